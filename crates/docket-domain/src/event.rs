@@ -1,0 +1,109 @@
+//! Timeline events: who changed what on a request, and when.
+
+use crate::ids::{EventId, MemberId, RequestId, TokenId, WorkspaceId};
+use crate::request::Request;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What kind of change an event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum EventKind {
+    #[serde(rename = "request.created")]
+    Created,
+    #[serde(rename = "request.updated")]
+    Updated,
+    #[serde(rename = "request.deleted")]
+    Deleted,
+    #[serde(rename = "request.commented")]
+    Commented,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "request.created",
+            EventKind::Updated => "request.updated",
+            EventKind::Deleted => "request.deleted",
+            EventKind::Commented => "request.commented",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [EventKind::Created, EventKind::Updated, EventKind::Deleted, EventKind::Commented]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Who acted: a member through a token, a system token, or (for public links, later) nobody.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Actor {
+    pub member_id: Option<MemberId>,
+    pub token_id: Option<TokenId>,
+}
+
+/// One field's change, old value to new.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    #[schema(value_type = Object)]
+    pub old: Value,
+    #[schema(value_type = Object)]
+    pub new: Value,
+}
+
+impl FieldChange {
+    pub fn new<O: Serialize + ?Sized, N: Serialize + ?Sized>(field: &str, old: &O, new: &N) -> Self {
+        Self {
+            field: field.to_owned(),
+            old: serde_json::to_value(old).unwrap_or(Value::Null),
+            new: serde_json::to_value(new).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The fields a new request was created with, each from `null`.
+    pub fn initial(r: &Request) -> Vec<Self> {
+        let mut out = vec![
+            Self::new("title", &Value::Null, &r.title),
+            Self::new("status", &Value::Null, &r.status),
+        ];
+        if !r.description.is_empty() {
+            out.push(Self::new("description", &Value::Null, &r.description));
+        }
+        if r.assignee_id.is_some() {
+            out.push(Self::new("assignee_id", &Value::Null, &r.assignee_id));
+        }
+        if r.due_at.is_some() {
+            out.push(Self::new("due_at", &Value::Null, &r.due_at));
+        }
+        if !r.data.is_empty() {
+            out.push(Self::new("data", &Value::Null, &r.data));
+        }
+        if !r.tags.is_empty() {
+            out.push(Self::new("tags", &Value::Null, &r.tags));
+        }
+        if r.subject.is_some() {
+            out.push(Self::new("subject", &Value::Null, &r.subject));
+        }
+        out
+    }
+}
+
+/// A timeline event. `seq` orders events within a backend and is assigned when stored.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Event {
+    pub id: EventId,
+    #[serde(skip)]
+    pub seq: i64,
+    #[serde(skip)]
+    pub workspace_id: WorkspaceId,
+    pub request_id: RequestId,
+    pub kind: EventKind,
+    pub actor: Actor,
+    pub at: DateTime<Utc>,
+    pub changes: Vec<FieldChange>,
+    /// The body of a comment event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}

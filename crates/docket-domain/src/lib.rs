@@ -1,0 +1,54 @@
+//! Docket's domain: what a request is, how it moves through a workflow, and who may do what.
+//!
+//! This crate is the part of Docket that would survive a rewrite of everything around it.
+//! It knows nothing of HTTP or SQL (the architecture invariant is that it never depends on
+//! axum or sqlx); the server parses input into these types once, at the edge, and the
+//! storage backends persist them.
+//!
+//! Layout:
+//! - [`ids`]: typed identifiers, so a member id can never be passed where a request id goes.
+//! - [`access`]: roles, token scopes and the [`access::Principal`] every call acts as.
+//! - [`workflow`]: statuses, categories, transitions and the rule that decides a move.
+//! - [`request`]: the request itself, its validated fields, and the functions that plan a
+//!   creation or an update (the storage layer applies the plan atomically).
+//! - [`event`]: timeline events, written in the same transaction as the change they record.
+//! - [`member`], [`token`], [`workspace`]: the tenant, its people and their API credentials.
+//! - [`query`]: the list filters, sort orders and opaque cursors.
+//! - [`error`]: the one domain error type.
+
+pub mod access;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod member;
+pub mod query;
+pub mod request;
+pub mod token;
+pub mod workflow;
+pub mod workspace;
+
+pub use error::{DomainError, FieldError};
+
+/// Every timestamp in Docket is UTC; storage keeps microseconds.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The current time truncated to microseconds, the precision every backend stores, so a
+/// value read back equals the value written.
+pub fn now() -> Timestamp {
+    let now = chrono::Utc::now();
+    from_micros(now.timestamp_micros())
+}
+
+/// Converts stored microseconds back into a timestamp.
+pub fn from_micros(micros: i64) -> Timestamp {
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+/// The OpenAPI schema of a type that travels as a plain string (custom serde impls).
+fn string_schema(description: &str, values: Option<Vec<&str>>) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(description))
+        .enum_values(values)
+        .into()
+}
