@@ -1,1 +1,101 @@
-fn main() {}
+//! The `docket` binary: parse the command line, load configuration, and hand over to the
+//! library. Everything the server does lives in `docket-http`; this file stays thin.
+
+mod admin;
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{Config, Overrides};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "docket", version, about = "Docket: a self-hosted request desk")]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database on start).
+    Serve,
+    /// Operator commands that work without the API.
+    #[command(subcommand)]
+    Admin(admin::Admin),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration as TOML.
+    Config,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(&cli.overrides)?;
+    init_tracing(config.log_json);
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Admin(cmd) => admin::run(docket_store::open(&config.store()).await?.as_ref(), cmd).await,
+        Command::Migrate => {
+            docket_store::open(&config.store()).await?;
+            println!("database is at the current schema");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = docket_store::open(&config.store()).await?;
+    let admin_token = std::env::var("DOCKET_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    if let Some(made) = docket_http::bootstrap::ensure_first_workspace(store.as_ref(), admin_token.as_deref(), &config.owner_email).await? {
+        // Printed to stdout, not logged: logs are kept, this must be seen once.
+        println!("Created workspace '{}' with owner {}.", made.workspace.slug, made.owner_email);
+        if admin_token.is_some() {
+            println!("The owner token is the value of DOCKET_ADMIN_TOKEN.");
+        } else {
+            println!("Owner token (shown once, keep it safe): {}", made.secret.expose());
+        }
+    }
+    let listener = TcpListener::bind(config.listen).await?;
+    docket_http::launch(config.http.settings(), store, listener, shutdown_signal()).await
+}
+
+/// Resolves on SIGINT or SIGTERM; the server then drains in-flight requests.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,108 @@
+//! Request types and their workflows: list, read, create, change.
+
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use docket_domain::access::Scope;
+use docket_domain::ids::RequestTypeId;
+use docket_domain::request::{RequestType, TypeKey};
+use docket_domain::workflow::{Workflow, WorkflowInput};
+use docket_domain::{DomainError, FieldError};
+use docket_store::RequestTypeChange;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, update))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RequestTypeList {
+    pub items: Vec<RequestType>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequestType {
+    pub key: TypeKey,
+    pub name: String,
+    pub description: Option<String>,
+    pub workflow: WorkflowInput,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequestType {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Replaces the workflow; statuses that requests are in must stay.
+    pub workflow: Option<WorkflowInput>,
+}
+
+fn parse_key(key: &str) -> Result<TypeKey, ApiError> {
+    TypeKey::parse(key).map_err(|_| DomainError::NotFound("request type").into())
+}
+
+fn validate_name(name: &str) -> Result<String, FieldError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 100 {
+        Err(FieldError::new("name", "invalid", "a name has 1-100 characters"))
+    } else {
+        Ok(n.to_owned())
+    }
+}
+
+fn validate_workflow(input: WorkflowInput) -> Result<Workflow, DomainError> {
+    Workflow::new(input).map_err(DomainError::Validation)
+}
+
+#[utoipa::path(get, path = "/request-types", tag = "request types", responses((status = 200, body = RequestTypeList)))]
+pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<RequestTypeList>, ApiError> {
+    p.require(Scope::RequestsRead)?;
+    Ok(Json(RequestTypeList { items: state.store().list_request_types(p.workspace_id).await? }))
+}
+
+#[utoipa::path(get, path = "/request-types/{key}", tag = "request types", params(("key" = String, Path)),
+    responses((status = 200, body = RequestType), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn get(State(state): State<AppState>, Auth(p): Auth, Path(key): Path<String>) -> Result<Json<RequestType>, ApiError> {
+    p.require(Scope::RequestsRead)?;
+    let key = parse_key(&key)?;
+    Ok(Json(state.store().get_request_type(p.workspace_id, &key).await?.ok_or(DomainError::NotFound("request type"))?))
+}
+
+#[utoipa::path(post, path = "/request-types", tag = "request types", request_body = CreateRequestType,
+    responses((status = 201, body = RequestType), (status = 409, description = "`type_exists`", body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body): ApiJson<CreateRequestType>) -> Result<(StatusCode, Json<RequestType>), ApiError> {
+    p.require(Scope::WorkflowsWrite)?;
+    let name = validate_name(&body.name).map_err(|e| DomainError::Validation(vec![e]))?;
+    let now = docket_domain::now();
+    let rtype = RequestType {
+        id: RequestTypeId::new(),
+        workspace_id: p.workspace_id,
+        key: body.key,
+        name,
+        description: body.description.unwrap_or_default(),
+        workflow: validate_workflow(body.workflow)?,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((StatusCode::CREATED, Json(state.store().insert_request_type(rtype).await?)))
+}
+
+#[utoipa::path(patch, path = "/request-types/{key}", tag = "request types", params(("key" = String, Path)), request_body = UpdateRequestType,
+    responses((status = 200, body = RequestType), (status = 409, description = "`status_in_use`", body = crate::error::ErrorEnvelope)))]
+pub async fn update(State(state): State<AppState>, Auth(p): Auth, Path(key): Path<String>, ApiJson(body): ApiJson<UpdateRequestType>) -> Result<Json<RequestType>, ApiError> {
+    p.require(Scope::WorkflowsWrite)?;
+    let key = parse_key(&key)?;
+    let change = RequestTypeChange {
+        name: body.name.as_deref().map(validate_name).transpose().map_err(|e| DomainError::Validation(vec![e]))?,
+        description: body.description,
+        workflow: body.workflow.map(validate_workflow).transpose()?,
+    };
+    Ok(Json(state.store().update_request_type(p.workspace_id, &key, change, docket_domain::now()).await?))
+}

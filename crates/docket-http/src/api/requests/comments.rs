@@ -1,0 +1,83 @@
+//! Comments: timeline events with a body. `GET` lists them, `POST` adds one.
+
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, PathId};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use docket_domain::access::Scope;
+use docket_domain::event::{Event, EventKind};
+use docket_domain::ids::{EventId, MemberId, RequestId, TokenId};
+use docket_domain::request::plan_comment;
+use docket_domain::DomainError;
+use docket_store::Applied;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub body: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Comment {
+    pub id: EventId,
+    pub request_id: RequestId,
+    pub author_id: Option<MemberId>,
+    pub token_id: Option<TokenId>,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Comment {
+    fn from_event(e: Event) -> Option<Self> {
+        (e.kind == EventKind::Commented).then(|| Comment {
+            id: e.id,
+            request_id: e.request_id,
+            author_id: e.actor.member_id,
+            token_id: e.actor.token_id,
+            body: e.comment.unwrap_or_default(),
+            created_at: e.at,
+        })
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CommentList {
+    pub items: Vec<Comment>,
+}
+
+#[utoipa::path(get, path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)),
+    responses((status = 200, description = "Comments, oldest first", body = CommentList)))]
+pub async fn list(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>) -> Result<Json<CommentList>, ApiError> {
+    p.require(Scope::RequestsRead)?;
+    state.store().get_request(p.workspace_id, id).await?.ok_or(DomainError::NotFound("request"))?;
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let events = state.store().timeline(p.workspace_id, id, after, 500).await?;
+        let done = events.len() < 500;
+        after = events.last().map(|e| e.seq);
+        items.extend(events.into_iter().filter_map(Comment::from_event));
+        if done {
+            break;
+        }
+    }
+    Ok(Json(CommentList { items }))
+}
+
+#[utoipa::path(post, path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)), request_body = NewComment,
+    responses((status = 201, description = "Added to the timeline", body = Comment)))]
+pub async fn create(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>, ApiJson(body): ApiJson<NewComment>) -> Result<(StatusCode, Json<Comment>), ApiError> {
+    let now = docket_domain::now();
+    let applied = state
+        .store()
+        .change_request(p.workspace_id, id, Box::new(move |current, _| plan_comment(&p, current, &body.body, now).map(Some)))
+        .await?;
+    match applied {
+        Applied::Changed { event, .. } => Comment::from_event(event).map(|c| (StatusCode::CREATED, Json(c))).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a comment plan made a non-comment event"))),
+        Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!("a comment plan changed nothing"))),
+    }
+}

@@ -1,0 +1,71 @@
+//! `POST /api/v1/requests`: file a request.
+
+use super::{etag_header, RequestView};
+use crate::api::time::parse_instant;
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::Json;
+use docket_domain::ids::MemberId;
+use docket_domain::request::{plan_create, NewRequest, Subject, TypeKey};
+use docket_domain::{access::Scope, DomainError};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// The request type's key; `general` when omitted.
+    #[serde(rename = "type")]
+    pub type_key: Option<TypeKey>,
+    pub title: String,
+    pub description: Option<String>,
+    pub assignee_id: Option<MemberId>,
+    /// RFC 3339, or a date (`2026-12-01`, meaning the end of that day, UTC).
+    pub due_at: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Map<String, Value>>,
+    pub tags: Option<Vec<String>>,
+    pub subject: Option<Subject>,
+}
+
+#[utoipa::path(post, path = "/requests", tag = "requests", request_body = CreateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried POST")),
+    responses(
+        (status = 201, description = "Filed", body = RequestView, headers(("ETag" = String), ("Location" = String))),
+        (status = 422, description = "Invalid fields", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Missing requests:write", body = crate::error::ErrorEnvelope),
+    ))]
+pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body): ApiJson<CreateRequest>) -> Result<(StatusCode, HeaderMap, Json<RequestView>), ApiError> {
+    p.require(Scope::RequestsWrite)?;
+    let due_at = body.due_at.as_deref().map(|d| parse_instant("due_at", d)).transpose()?;
+    if let Some(assignee) = body.assignee_id {
+        if state.store().get_member(p.workspace_id, assignee).await?.is_none() {
+            return Err(DomainError::invalid("assignee_id", "unknown_member", "no member with this id in the workspace").into());
+        }
+    }
+    let input = NewRequest {
+        title: body.title,
+        description: body.description,
+        assignee_id: body.assignee_id,
+        due_at,
+        data: body.data,
+        tags: body.tags,
+        subject: body.subject,
+    };
+    let type_key = body.type_key.unwrap_or_else(TypeKey::general);
+    let principal = p.clone();
+    let now = docket_domain::now();
+    let (request, _event) = state
+        .store()
+        .create_request(p.workspace_id, &type_key, Box::new(move |rtype, number| plan_create(&principal, rtype, input, number, now)))
+        .await?;
+    let mut headers = etag_header(&request);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/requests/{}", request.id)) {
+        headers.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::CREATED, headers, Json(RequestView::new(request))))
+}

@@ -1,0 +1,110 @@
+//! Extractors that parse input at the edge and fail with the API's own errors.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use docket_domain::FieldError;
+use serde::de::DeserializeOwned;
+
+/// A JSON body: 415 without a JSON content type, 413 when too large, 400 `invalid_json`
+/// when it does not parse, and 422 `validation_failed` naming the field when a value has
+/// the wrong type or a field is unknown.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON with the path of the failing field, for precise 422 details.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {inner}"))
+        } else {
+            let field = if path == "." { "body".to_owned() } else { path };
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            ApiError::Domain(docket_domain::DomainError::Validation(vec![FieldError::new(field, "invalid", message)]))
+        }
+    })
+}
+
+pub fn body_error(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge { limit: crate::app::body_limit() }
+    } else {
+        ApiError::bad_request("invalid_body", e.body_text())
+    }
+}
+
+/// Query parameters; 400 `invalid_query` naming the parameter when one does not parse.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                ApiError::bad_request("invalid_query", format!("query parameter {path}: {}", e.into_inner()))
+            })
+    }
+}
+
+/// A path parameter that must parse as `T` (an id); anything else is a 404, since no
+/// resource can have that name.
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: std::str::FromStr + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NoRoute)?;
+        raw.parse().map(PathId).map_err(|_| ApiError::Domain(docket_domain::DomainError::NotFound("resource")))
+    }
+}
+
+/// The version an `If-Match` header names, if any. A tag for another resource or in
+/// another form can never match, so it becomes an impossible version.
+pub fn if_match_version(headers: &axum::http::HeaderMap, id: &docket_domain::ids::RequestId) -> Option<i64> {
+    let raw = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
+    if raw == "*" {
+        return None;
+    }
+    let prefix = format!("\"{}-", id.0.simple());
+    Some(
+        raw.split(',')
+            .map(str::trim)
+            .find_map(|tag| tag.strip_prefix(&prefix)?.strip_suffix('"')?.parse().ok())
+            .unwrap_or(-1),
+    )
+}

@@ -1,0 +1,87 @@
+//! `Idempotency-Key` on POST: a retried request gets the first response again.
+//!
+//! The key is scoped by the credential that sent it. The first request claims the key in
+//! the database before it runs (so two nodes cannot both run it), then stores its response.
+//! The same key with the same method, path and body replays the stored response (marked
+//! `Idempotent-Replayed: true`); with a different request it is 422
+//! `idempotency_key_reused`; while the first is still running it is 409
+//! `idempotency_key_in_use`. Server errors and refusals that do not depend on the request
+//! (401, 408, 429) release the key so the retry runs for real.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::middleware::rate_limit::client_key;
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use docket_store::IdempotencyClaim;
+use sha2::{Digest, Sha256};
+
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get("idempotency-key").cloned() else {
+        return next.run(req).await;
+    };
+    match run(state, key, req, next).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn run(state: AppState, key: HeaderValue, req: Request, next: Next) -> Result<Response, Response> {
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "an Idempotency-Key has 1-255 visible ASCII characters").into_response())?
+        .to_owned();
+    let scope = client_key(req.headers(), None);
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, crate::app::body_limit()).await.map_err(|_| ApiError::PayloadTooLarge { limit: crate::app::body_limit() }.into_response())?;
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(parts.uri.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(&bytes);
+    let fingerprint: [u8; 32] = h.finalize().into();
+
+    let store = state.store();
+    match store.idempotency_claim(scope, &key, fingerprint, docket_domain::now()).await.map_err(|e| ApiError::from(e).into_response())? {
+        IdempotencyClaim::Replay { status, content_type, body } => {
+            let mut response = Response::new(Body::from(body));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            if let Ok(ct) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(response);
+        }
+        IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyMismatch.into_response()),
+        IdempotencyClaim::InFlight => return Err(ApiError::IdempotencyInFlight.into_response()),
+        IdempotencyClaim::New => {}
+    }
+
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let status = response.status();
+    let transient = status.is_server_error() || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS);
+    if transient {
+        if let Err(e) = store.idempotency_release(scope, &key).await {
+            tracing::error!(error = %e, "could not release an idempotency key");
+        }
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => return Ok(ApiError::Internal(anyhow::anyhow!("could not buffer a response: {e}")).into_response()),
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    if let Err(e) = store.idempotency_complete(scope, &key, status.as_u16(), &content_type, &bytes).await {
+        tracing::error!(error = %e, "could not store an idempotent response");
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}

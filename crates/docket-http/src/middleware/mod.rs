@@ -1,0 +1,5 @@
+//! Cross-cutting HTTP behaviour, applied around every route (see `app::router`).
+
+pub mod idempotency;
+pub mod rate_limit;
+pub mod request_id;

@@ -1,0 +1,93 @@
+//! Per-credential rate limiting with `X-RateLimit-*` headers and 429 + `Retry-After`.
+//!
+//! The key is a hash of the credential the client presented (or of its address when it
+//! presented none), so limiting needs no database lookup and runs before authentication.
+//! The limiter is the GCRA of the `governor` crate: a steady rate with a burst allowance.
+
+use crate::error::envelope;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+type Limiter = RateLimiter<[u8; 32], DefaultKeyedStateStore<[u8; 32]>, DefaultClock, StateInformationMiddleware>;
+
+#[derive(Clone)]
+pub struct RateLimit {
+    limiter: Arc<Limiter>,
+    per_second: u32,
+    burst: u32,
+}
+
+impl RateLimit {
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let per_second = per_second.max(1);
+        let burst = burst.max(1);
+        let quota = Quota::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        let limiter = Arc::new(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>());
+        Self { limiter, per_second, burst }
+    }
+
+    /// Forgets idle keys; run periodically so presented junk credentials do not pile up.
+    pub fn sweep(&self) {
+        self.limiter.retain_recent();
+    }
+}
+
+/// The identity a client is limited under: its credential, whatever the header it came in.
+pub fn client_key(headers: &HeaderMap, peer: Option<SocketAddr>) -> [u8; 32] {
+    let credential = ["authorization", "x-api-key", "authentication", "cookie"]
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .map(|v| v.as_bytes().to_vec());
+    let mut h = Sha256::new();
+    match credential {
+        Some(c) => h.update(&c),
+        None => h.update(peer.map(|p| p.ip().to_string()).unwrap_or_default().as_bytes()),
+    }
+    h.finalize().into()
+}
+
+pub async fn layer(State(limit): State<RateLimit>, req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let key = client_key(req.headers(), peer);
+    match limit.limiter.check_key(&key) {
+        Ok(snapshot) => {
+            let mut response = next.run(req).await;
+            let remaining = snapshot.remaining_burst_capacity();
+            // Seconds until the bucket is full again.
+            let reset = (limit.burst - remaining.min(limit.burst)).div_ceil(limit.per_second);
+            headers(response.headers_mut(), limit.burst, remaining, reset);
+            response
+        }
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut response = envelope(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests; retry in {secs} s"),
+                None,
+            );
+            let h = response.headers_mut();
+            headers(h, limit.burst, 0, secs as u32);
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+        }
+    }
+}
+
+fn headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset: u32) {
+    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers' own `#[utoipa::path]` and types,
+//! served at `/openapi.json` with an interactive reference at `/docs` (Swagger UI, served
+//! from the binary: nothing is fetched from a CDN).
+
+use crate::app::AppState;
+use crate::error::ErrorEnvelope;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Docket",
+        description = "Docket's native API: requests, workflows, members and tokens. Every error is `{\"error\": {code, message, details?, request_id}}`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerToken),
+    components(schemas(ErrorEnvelope)),
+    security(("token" = []))
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("dk_…").build()),
+        );
+    }
+}
+
+/// Splits the documented routes into a plain router and the document describing them.
+pub fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api).split_for_parts()
+}
+
+/// The document alone, e.g. for the snapshot test.
+pub fn document() -> utoipa::openapi::OpenApi {
+    split(crate::api::router()).1
+}
+
+pub fn router(document: utoipa::openapi::OpenApi) -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", document))
+}
