@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Docket's benchmark. Starts the release server on a fresh SQLite database, pinned to CPU 0,
+# and drives it with wrk pinned to CPU 1. Seeds SEED requests, then measures a bare
+# endpoint (/healthz, no auth, no database) and create, get, list and status-change load,
+# and prints requests/s, p50 and p99 for each and its ratio to the bare endpoint.
+#
+#   bench/run.sh                      # defaults: 10 s per run, 64 connections, 10 000 seeded
+#   DURATION=30 CONNS=128 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+SEED=${SEED:-10000}
+PORT=${PORT:-18181}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet --bin docket
+BIN=target/release/docket
+
+WORK=$(mktemp -d)
+export DOCKET_BENCH_TOKEN="dk_benchmarkbenchmarkbenchmarkbenchmark0001"
+export DOCKET_BENCH_LUA="$PWD/bench/lua"
+export DOCKET_BENCH_IDS="$WORK/ids.txt"
+BASE="http://127.0.0.1:$PORT"
+
+DOCKET_DATA_DIR="$WORK/data" DOCKET_LISTEN="127.0.0.1:$PORT" DOCKET_ADMIN_TOKEN="$DOCKET_BENCH_TOKEN" \
+  DOCKET_RATE_LIMIT_PER_SECOND=100000000 DOCKET_RATE_LIMIT_BURST=100000000 RUST_LOG=warn \
+  taskset -c "$SERVER_CPU" "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.05; done
+
+load() { # name, wrk args...
+  local name=$1; shift
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" >"$WORK/$name.txt"
+}
+
+echo "seeding $SEED requests..."
+STOP_AFTER=$SEED taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d120s -s bench/lua/create.lua "$BASE" >/dev/null
+python3 - "$BASE" "$DOCKET_BENCH_TOKEN" "$DOCKET_BENCH_IDS" <<'PY'
+import json, sys, urllib.request
+base, token, out = sys.argv[1:]
+ids, cursor = [], None
+while len(ids) < 4000:
+    url = f"{base}/api/v1/requests?limit=100&sort=number&direction=asc" + (f"&cursor={cursor}" if cursor else "")
+    page = json.load(urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})))
+    ids += [r["id"] for r in page["items"]]
+    cursor = page["next_cursor"]
+    if not cursor: break
+open(out, "w").write("\n".join(ids) + "\n")
+PY
+
+load bare "$BASE/healthz"
+load get -s bench/lua/get.lua "$BASE"
+load list -s bench/lua/list.lua "$BASE"
+load status -s bench/lua/status.lua "$BASE"
+load create -s bench/lua/create.lua "$BASE"
+
+STORED=$(curl -s "$BASE/api/v1/requests?limit=1&sort=number" -H "Authorization: Bearer $DOCKET_BENCH_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["number"])')
+RSS=$(ps -o rss= -p $SERVER | tr -d ' ')
+
+python3 - "$WORK" "$DURATION" "$CONNS" "$STORED" "$RSS" <<'PY'
+import re, sys
+work, duration, conns, stored, rss = sys.argv[1:]
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+def parse(name):
+    t = open(f"{work}/{name}.txt").read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+    p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+    p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    errs = re.search(r"Socket errors: (.*)", t)
+    return rps, p50, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else ""
+rows = [("bare GET /healthz", "bare"), ("create POST /requests", "create"), ("get GET /requests/{id}", "get"),
+        ("list GET /requests", "list"), ("status PATCH /requests/{id}", "status")]
+bare = parse("bare")[0]
+print(f"\nDocket benchmark: {duration} s per run, {conns} connections, wrk -t1 on its own CPU, server on one CPU")
+print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'non-2xx':>8}")
+for label, name in rows:
+    rps, p50, p99, bad, errs = parse(name)
+    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.2f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
+print(f"requests stored at the end: {stored}; server RSS: {int(rss) / 1024:.0f} MiB")
+PY
