@@ -16,13 +16,10 @@ PORT=${PORT:-18181}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet --bin docket
-BIN=target/release/docket
+source bench/lib.sh
+bench_prepare
 
 WORK=$(mktemp -d)
-export DOCKET_BENCH_TOKEN="dk_benchmarkbenchmarkbenchmarkbenchmark0001"
-export DOCKET_BENCH_LUA="$PWD/bench/lua"
 export DOCKET_BENCH_IDS="$WORK/ids.txt"
 BASE="http://127.0.0.1:$PORT"
 
@@ -31,27 +28,14 @@ DOCKET_DATA_DIR="$WORK/data" DOCKET_LISTEN="127.0.0.1:$PORT" DOCKET_ADMIN_TOKEN=
   taskset -c "$SERVER_CPU" "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.05; done
+bench_wait_ready "$BASE"
 
 load() { # name, wrk args...
   local name=$1; shift
   taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" >"$WORK/$name.txt"
 }
 
-echo "seeding $SEED requests..."
-STOP_AFTER=$SEED taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d120s -s bench/lua/create.lua "$BASE" >/dev/null
-python3 - "$BASE" "$DOCKET_BENCH_TOKEN" "$DOCKET_BENCH_IDS" <<'PY'
-import json, sys, urllib.request
-base, token, out = sys.argv[1:]
-ids, cursor = [], None
-while len(ids) < 4000:
-    url = f"{base}/api/v1/requests?limit=100&sort=number&direction=asc" + (f"&cursor={cursor}" if cursor else "")
-    page = json.load(urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})))
-    ids += [r["id"] for r in page["items"]]
-    cursor = page["next_cursor"]
-    if not cursor: break
-open(out, "w").write("\n".join(ids) + "\n")
-PY
+bench_seed "$BASE" "$SEED" "$LOAD_CPU"
 
 load bare "$BASE/healthz"
 load get -s bench/lua/get.lua "$BASE"

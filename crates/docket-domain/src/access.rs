@@ -70,7 +70,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: expected owner, admin, moderator or member"))
+            .ok_or_else(|| {
+                format!("unknown role {s:?}: expected owner, admin, moderator or member")
+            })
     }
 }
 
@@ -84,10 +86,11 @@ pub enum Scope {
     MembersRead,
     MembersWrite,
     TokensWrite,
+    WebhooksWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::RequestsRead,
         Scope::RequestsWrite,
         Scope::RequestsManage,
@@ -95,6 +98,7 @@ impl Scope {
         Scope::MembersRead,
         Scope::MembersWrite,
         Scope::TokensWrite,
+        Scope::WebhooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +110,7 @@ impl Scope {
             Scope::MembersRead => "members:read",
             Scope::MembersWrite => "members:write",
             Scope::TokensWrite => "tokens:write",
+            Scope::WebhooksWrite => "webhooks:write",
         }
     }
 
@@ -132,7 +137,10 @@ impl FromStr for Scope {
 
 impl utoipa::PartialSchema for Scope {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::string_schema("A token scope.", Some(Scope::ALL.iter().map(|s| s.as_str()).collect()))
+        crate::string_schema(
+            "A token scope.",
+            Some(Scope::ALL.iter().map(|s| s.as_str()).collect()),
+        )
     }
 }
 
@@ -185,7 +193,10 @@ impl ScopeSet {
     }
 
     pub fn to_vec(self) -> Vec<Scope> {
-        Scope::ALL.into_iter().filter(|s| self.contains(*s)).collect()
+        Scope::ALL
+            .into_iter()
+            .filter(|s| self.contains(*s))
+            .collect()
     }
 }
 
@@ -219,9 +230,18 @@ impl Principal {
         token_scopes: ScopeSet,
     ) -> Self {
         let granted = member.map_or(ScopeSet::all(), |m| m.role.scopes());
-        let effective =
-            if token_scopes.is_empty() { granted } else { granted.intersect(token_scopes) };
-        Self { workspace_id, member, token_id, granted, effective }
+        let effective = if token_scopes.is_empty() {
+            granted
+        } else {
+            granted.intersect(token_scopes)
+        };
+        Self {
+            workspace_id,
+            member,
+            token_id,
+            granted,
+            effective,
+        }
     }
 
     pub fn member_id(&self) -> Option<MemberId> {
@@ -247,8 +267,12 @@ impl Principal {
         } else if self.granted.contains(scope) {
             Err(DomainError::MissingScope(scope))
         } else {
-            let role = self.role().map_or("system token".to_owned(), |r| format!("{r} role"));
-            Err(DomainError::Forbidden(format!("the {role} does not allow {scope}")))
+            let role = self
+                .role()
+                .map_or("system token".to_owned(), |r| format!("{r} role"));
+            Err(DomainError::Forbidden(format!(
+                "the {role} does not allow {scope}"
+            )))
         }
     }
 
@@ -265,7 +289,10 @@ mod tests {
     fn principal(role: Role, scopes: &[Scope]) -> Principal {
         Principal::for_token(
             WorkspaceId::new(),
-            Some(Acting { id: MemberId::new(), role }),
+            Some(Acting {
+                id: MemberId::new(),
+                role,
+            }),
             None,
             ScopeSet::of(scopes),
         )
@@ -289,8 +316,14 @@ mod tests {
     #[test]
     fn require_names_the_missing_scope_only_when_the_role_would_allow_it() {
         let p = principal(Role::Member, &[Scope::RequestsRead]);
-        assert_eq!(p.require(Scope::RequestsWrite), Err(DomainError::MissingScope(Scope::RequestsWrite)));
-        assert!(matches!(p.require(Scope::MembersWrite), Err(DomainError::Forbidden(_))));
+        assert_eq!(
+            p.require(Scope::RequestsWrite),
+            Err(DomainError::MissingScope(Scope::RequestsWrite))
+        );
+        assert!(matches!(
+            p.require(Scope::MembersWrite),
+            Err(DomainError::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.to_owned(), message: message.into() }
+        Self {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -45,7 +49,11 @@ pub enum DomainError {
     InvalidTransition { from: StatusKey, to: StatusKey },
     /// The transition exists but none of the parties allowed to take it is the caller.
     #[error("only {allowed} may move a request from {from} to {to}")]
-    TransitionForbidden { from: StatusKey, to: StatusKey, allowed: PartyList },
+    TransitionForbidden {
+        from: StatusKey,
+        to: StatusKey,
+        allowed: PartyList,
+    },
     /// `If-Match` named a version that is no longer current.
     #[error("the request has changed: its current version is {current}")]
     PreconditionFailed { current: i64 },

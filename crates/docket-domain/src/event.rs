@@ -7,7 +7,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What kind of change an event records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum EventKind {
     #[serde(rename = "request.created")]
     Created,
@@ -17,6 +29,20 @@ pub enum EventKind {
     Deleted,
     #[serde(rename = "request.commented")]
     Commented,
+    /// The due time passed with the request unfinished (once per due time).
+    #[serde(rename = "request.overdue")]
+    Overdue,
+    /// The due time is near, at one of the workflow's reminder lead times.
+    #[serde(rename = "request.reminder")]
+    Reminder,
+    /// An email about the request could not be delivered (its address was refused, or
+    /// every attempt failed).
+    #[serde(rename = "email.failed")]
+    EmailFailed,
+    /// A message to the request's contact was queued (delivery comes with the events
+    /// feature); the change names the template and the recipient.
+    #[serde(rename = "message.queued")]
+    MessageQueued,
 }
 
 impl EventKind {
@@ -26,13 +52,26 @@ impl EventKind {
             EventKind::Updated => "request.updated",
             EventKind::Deleted => "request.deleted",
             EventKind::Commented => "request.commented",
+            EventKind::Overdue => "request.overdue",
+            EventKind::Reminder => "request.reminder",
+            EventKind::EmailFailed => "email.failed",
+            EventKind::MessageQueued => "message.queued",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [EventKind::Created, EventKind::Updated, EventKind::Deleted, EventKind::Commented]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            EventKind::Created,
+            EventKind::Updated,
+            EventKind::Deleted,
+            EventKind::Commented,
+            EventKind::Overdue,
+            EventKind::Reminder,
+            EventKind::EmailFailed,
+            EventKind::MessageQueued,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -54,7 +93,11 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    pub fn new<O: Serialize + ?Sized, N: Serialize + ?Sized>(field: &str, old: &O, new: &N) -> Self {
+    pub fn new<O: Serialize + ?Sized, N: Serialize + ?Sized>(
+        field: &str,
+        old: &O,
+        new: &N,
+    ) -> Self {
         Self {
             field: field.to_owned(),
             old: serde_json::to_value(old).unwrap_or(Value::Null),

@@ -65,3 +65,11 @@ uuid_id!(
     /// A timeline event.
     EventId, now_v7
 );
+uuid_id!(
+    /// A webhook subscription.
+    WebhookId, now_v7
+);
+uuid_id!(
+    /// One event's delivery to one webhook.
+    DeliveryId, now_v7
+);

@@ -11,19 +11,26 @@
 //! - [`workflow`]: statuses, categories, transitions and the rule that decides a move.
 //! - [`request`]: the request itself, its validated fields, and the functions that plan a
 //!   creation or an update (the storage layer applies the plan atomically).
+//! - [`link`]: public links, the token an outside recipient acts on one request with.
 //! - [`event`]: timeline events, written in the same transaction as the change they record.
 //! - [`member`], [`token`], [`workspace`]: the tenant, its people and their API credentials.
 //! - [`query`]: the list filters, sort orders and opaque cursors.
+//! - [`email`]: which events email whom, and the templates.
+//! - [`webhook`]: subscriptions, Standard Webhooks signatures, the retry schedule and the
+//!   refusal of private targets.
 //! - [`error`]: the one domain error type.
 
 pub mod access;
+pub mod email;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod link;
 pub mod member;
 pub mod query;
 pub mod request;
 pub mod token;
+pub mod webhook;
 pub mod workflow;
 pub mod workspace;
 
@@ -45,7 +52,10 @@ pub fn from_micros(micros: i64) -> Timestamp {
 }
 
 /// The OpenAPI schema of a type that travels as a plain string (custom serde impls).
-fn string_schema(description: &str, values: Option<Vec<&str>>) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+fn string_schema(
+    description: &str,
+    values: Option<Vec<&str>>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .description(Some(description))

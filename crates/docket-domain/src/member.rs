@@ -68,12 +68,27 @@ impl NewMember {
     pub fn new(email: Email, name: &str, role: Role) -> Result<Self, FieldError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(FieldError::new("name", "invalid", "a name has 1-100 characters"));
+            return Err(FieldError::new(
+                "name",
+                "invalid",
+                "a name has 1-100 characters",
+            ));
         }
-        Ok(Self { email, name: name.to_owned(), role })
+        Ok(Self {
+            email,
+            name: name.to_owned(),
+            role,
+        })
     }
 
     pub fn into_member(self, workspace_id: WorkspaceId, now: Timestamp) -> Member {
-        Member { id: MemberId::new(), workspace_id, email: self.email, name: self.name, role: self.role, created_at: now }
+        Member {
+            id: MemberId::new(),
+            workspace_id,
+            email: self.email,
+            name: self.name,
+            role: self.role,
+            created_at: now,
+        }
     }
 }

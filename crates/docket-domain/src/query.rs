@@ -70,7 +70,10 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn after(sort: SortKey, r: &Request) -> Self {
-        Self { key: sort.value(r), id: r.id }
+        Self {
+            key: sort.value(r),
+            id: r.id,
+        }
     }
 
     /// Opaque to clients; it records the order it was cut for, so it cannot be replayed
@@ -83,7 +86,9 @@ impl Cursor {
 
     pub fn decode(s: &str, sort: SortKey, dir: Direction) -> Result<Self, String> {
         let bad = || "the cursor is not one this list handed out".to_owned();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| bad())?;
         let raw = String::from_utf8(bytes).map_err(|_| bad())?;
         let parts: Vec<&str> = raw.splitn(5, ':').collect();
         let dir = if dir == Direction::Asc { "asc" } else { "desc" };
@@ -143,7 +148,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_another_order() {
-        let c = Cursor { key: 42, id: RequestId::new() };
+        let c = Cursor {
+            key: 42,
+            id: RequestId::new(),
+        };
         let s = c.encode(SortKey::Due, Direction::Asc);
         assert_eq!(Cursor::decode(&s, SortKey::Due, Direction::Asc), Ok(c));
         assert!(Cursor::decode(&s, SortKey::Due, Direction::Desc).is_err());
@@ -153,6 +161,9 @@ mod tests {
 
     #[test]
     fn search_terms_strip_query_syntax() {
-        assert_eq!(search_terms("Invoice* OR \"NEAR(x\" -2024"), vec!["invoice", "or", "near", "x", "2024"]);
+        assert_eq!(
+            search_terms("Invoice* OR \"NEAR(x\" -2024"),
+            vec!["invoice", "or", "near", "x", "2024"]
+        );
     }
 }

@@ -39,11 +39,14 @@ impl TypeKey {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 40
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not a valid type key (1-40 of a-z, 0-9, _ and -)"))
+            Err(format!(
+                "{s:?} is not a valid type key (1-40 of a-z, 0-9, _ and -)"
+            ))
         }
     }
 
@@ -74,6 +77,30 @@ pub struct RequestType {
     pub workflow: Workflow,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl RequestType {
+    /// A type Docket defines for a workspace (the Collect campaign, Gipper's content
+    /// requests), created the first time it is needed.
+    pub fn builtin(
+        workspace_id: WorkspaceId,
+        key: &str,
+        name: &str,
+        description: &str,
+        workflow: Workflow,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: RequestTypeId::new(),
+            workspace_id,
+            key: TypeKey(key.to_owned()),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            workflow,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// The thing a request is about, e.g. `{kind: "post", id: "cc5lnd2s1s4652adtu50"}`.
@@ -188,13 +215,25 @@ pub struct RequestPatch {
 pub struct Planned {
     pub request: Request,
     pub event: Event,
+    /// Events that follow from the change, written after `event` in the same transaction
+    /// (e.g. `message.queued` for the message a status change sends). Usually empty.
+    pub follow_ups: Vec<Event>,
 }
 
 fn actor(p: &Principal) -> Actor {
-    Actor { member_id: p.member_id(), token_id: p.token_id }
+    Actor {
+        member_id: p.member_id(),
+        token_id: p.token_id,
+    }
 }
 
-fn event(p: &Principal, r: &Request, kind: EventKind, changes: Vec<FieldChange>, now: Timestamp) -> Event {
+fn event(
+    p: &Principal,
+    r: &Request,
+    kind: EventKind,
+    changes: Vec<FieldChange>,
+    now: Timestamp,
+) -> Event {
     Event {
         id: EventId::new(),
         seq: 0,
@@ -209,11 +248,20 @@ fn event(p: &Principal, r: &Request, kind: EventKind, changes: Vec<FieldChange>,
 }
 
 /// Plans a new request of type `rtype`, numbered `number` (the storage layer allocates it).
-pub fn plan_create(p: &Principal, rtype: &RequestType, input: NewRequest, number: i64, now: Timestamp) -> Result<Planned, DomainError> {
+pub fn plan_create(
+    p: &Principal,
+    rtype: &RequestType,
+    input: NewRequest,
+    number: i64,
+    now: Timestamp,
+) -> Result<Planned, DomainError> {
     p.require(Scope::RequestsWrite)?;
     let mut errors = Vec::new();
     let title = collect(&mut errors, validate_title(&input.title));
-    let description = collect(&mut errors, validate_description(input.description.as_deref().unwrap_or("")));
+    let description = collect(
+        &mut errors,
+        validate_description(input.description.as_deref().unwrap_or("")),
+    );
     let data = collect(&mut errors, validate_data(input.data.unwrap_or_default()));
     let tags = collect(&mut errors, validate_tags(input.tags.unwrap_or_default()));
     let subject = match input.subject {
@@ -252,7 +300,11 @@ pub fn plan_create(p: &Principal, rtype: &RequestType, input: NewRequest, number
     };
     let changes = FieldChange::initial(&request);
     let event = event(p, &request, EventKind::Created, changes, now);
-    Ok(Planned { request, event })
+    Ok(Planned {
+        request,
+        event,
+        follow_ups: Vec::new(),
+    })
 }
 
 /// Plans a partial update. `Ok(None)` when the patch changes nothing (no event, no new
@@ -289,7 +341,11 @@ pub fn plan_update(
     if let Some(description) = patch.description {
         if let Some(description) = collect(&mut errors, validate_description(&description)) {
             if description != current.description {
-                changes.push(FieldChange::new("description", &current.description, &description));
+                changes.push(FieldChange::new(
+                    "description",
+                    &current.description,
+                    &description,
+                ));
                 next.description = description;
                 content_changed = true;
             }
@@ -345,30 +401,55 @@ pub fn plan_update(
         })?;
     }
 
-    if let Some(assignee) = patch.assignee_id.apply_to(&current.assignee_id) {
+    // The move is judged before the assignment so that a transition which makes its
+    // taker the assignee can do so; its refusal is reported after the assignment's, as
+    // the status change is applied after it.
+    let relation = Relation {
+        principal: Some(p),
+        is_requester,
+        is_assignee,
+        is_recipient: false,
+    };
+    let judged = patch
+        .status
+        .filter(|to| *to != current.status)
+        .map(|to| (workflow.judge(&current.status, &to, &relation), to));
+    let claims = me.is_some()
+        && matches!(patch.assignee_id, Patch::Keep)
+        && matches!(&judged, Some((Ok(d), _)) if d.assigns_actor);
+    let assignee_patch = if claims {
+        me.map_or(Patch::Keep, Patch::Set)
+    } else {
+        patch.assignee_id
+    };
+    if let Some(assignee) = assignee_patch.apply_to(&current.assignee_id) {
         // Anyone who may write requests may take an unassigned request or let go of their
-        // own; any other assignment is management.
+        // own; a transition may make its taker the assignee; any other assignment is
+        // management.
         let taking = assignee.is_some() && assignee == me && current.assignee_id.is_none();
         let releasing = assignee.is_none() && is_assignee;
-        if !(taking || releasing) {
+        if !(taking || releasing || claims) {
             p.require(Scope::RequestsManage)?;
         }
-        changes.push(FieldChange::new("assignee_id", &current.assignee_id, &assignee));
+        changes.push(FieldChange::new(
+            "assignee_id",
+            &current.assignee_id,
+            &assignee,
+        ));
         next.assignee_id = assignee;
     }
 
-    if let Some(to) = patch.status {
-        if to != current.status {
-            let relation = Relation { principal: Some(p), is_requester, is_assignee, is_recipient: false };
-            workflow.decide(&current.status, &to, &relation)?;
-            let category = workflow.status(&to).map_or(current.category, |s| s.category);
-            changes.push(FieldChange::new("status", &current.status, &to));
-            if category != current.category {
-                changes.push(FieldChange::new("category", &current.category, &category));
-            }
-            next.status = to;
-            next.category = category;
+    if let Some((decision, to)) = judged {
+        decision?;
+        let category = workflow
+            .status(&to)
+            .map_or(current.category, |s| s.category);
+        changes.push(FieldChange::new("status", &current.status, &to));
+        if category != current.category {
+            changes.push(FieldChange::new("category", &current.category, &category));
         }
+        next.status = to;
+        next.category = category;
     }
 
     if changes.is_empty() {
@@ -377,46 +458,98 @@ pub fn plan_update(
     next.version += 1;
     next.updated_at = now;
     let event = event(p, &next, EventKind::Updated, changes, now);
-    Ok(Some(Planned { request: next, event }))
+    Ok(Some(Planned {
+        request: next,
+        event,
+        follow_ups: Vec::new(),
+    }))
 }
 
 /// Plans a soft delete: the request leaves lists but keeps its timeline.
-pub fn plan_delete(p: &Principal, current: &Request, expected_version: Option<i64>, now: Timestamp) -> Result<Planned, DomainError> {
+pub fn plan_delete(
+    p: &Principal,
+    current: &Request,
+    expected_version: Option<i64>,
+    now: Timestamp,
+) -> Result<Planned, DomainError> {
     check_live(current, expected_version)?;
     p.require(Scope::RequestsWrite)?;
     let is_requester = p.member_id().is_some() && current.requester_id == p.member_id();
     if !is_requester {
         p.require(Scope::RequestsManage).map_err(|e| match e {
             DomainError::MissingScope(_) => e,
-            _ => DomainError::Forbidden("only the requester or callers with requests:manage may delete this request".into()),
+            _ => DomainError::Forbidden(
+                "only the requester or callers with requests:manage may delete this request".into(),
+            ),
         })?;
     }
     let mut next = current.clone();
     next.version += 1;
     next.updated_at = now;
     next.deleted_at = Some(now);
-    let changes = vec![FieldChange::new("deleted_at", &None::<Timestamp>, &next.deleted_at)];
+    let changes = vec![FieldChange::new(
+        "deleted_at",
+        &None::<Timestamp>,
+        &next.deleted_at,
+    )];
     let event = event(p, &next, EventKind::Deleted, changes, now);
-    Ok(Planned { request: next, event })
+    Ok(Planned {
+        request: next,
+        event,
+        follow_ups: Vec::new(),
+    })
 }
 
 /// Plans a comment; it bumps the request's version because `updated_at` moves.
-pub fn plan_comment(p: &Principal, current: &Request, body: &str, now: Timestamp) -> Result<Planned, DomainError> {
+pub fn plan_comment(
+    p: &Principal,
+    current: &Request,
+    body: &str,
+    now: Timestamp,
+) -> Result<Planned, DomainError> {
     check_live(current, None)?;
     p.require(Scope::RequestsWrite)?;
     let body = body.trim();
     if body.is_empty() {
-        return Err(DomainError::invalid("body", "required", "a comment needs a body"));
+        return Err(DomainError::invalid(
+            "body",
+            "required",
+            "a comment needs a body",
+        ));
     }
     if body.chars().count() > limits::COMMENT_CHARS {
-        return Err(DomainError::invalid("body", "too_long", format!("at most {} characters", limits::COMMENT_CHARS)));
+        return Err(DomainError::invalid(
+            "body",
+            "too_long",
+            format!("at most {} characters", limits::COMMENT_CHARS),
+        ));
     }
     let mut next = current.clone();
     next.version += 1;
     next.updated_at = now;
     let mut event = event(p, &next, EventKind::Commented, Vec::new(), now);
     event.comment = Some(body.to_owned());
-    Ok(Planned { request: next, event })
+    Ok(Planned {
+        request: next,
+        event,
+        follow_ups: Vec::new(),
+    })
+}
+
+/// The event recording that a message to the request's contact was queued, to add to a
+/// planned change as a follow-up: `template` names the message (`completion`, `reopen`,
+/// ...), `recipient` its address. Delivery is a later feature; the event is what it will
+/// send from.
+pub fn message_queued(
+    p: &Principal,
+    request: &Request,
+    template: &str,
+    recipient: &str,
+    now: Timestamp,
+) -> Event {
+    let message = serde_json::json!({ "template": template, "recipient": recipient });
+    let changes = vec![FieldChange::new("message", &Value::Null, &message)];
+    event(p, request, EventKind::MessageQueued, changes, now)
 }
 
 fn check_live(current: &Request, expected_version: Option<i64>) -> Result<(), DomainError> {
@@ -424,7 +557,9 @@ fn check_live(current: &Request, expected_version: Option<i64>) -> Result<(), Do
         return Err(DomainError::Gone);
     }
     match expected_version {
-        Some(v) if v != current.version => Err(DomainError::PreconditionFailed { current: current.version }),
+        Some(v) if v != current.version => Err(DomainError::PreconditionFailed {
+            current: current.version,
+        }),
         _ => Ok(()),
     }
 }
@@ -436,9 +571,17 @@ fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<
 fn validate_title(title: &str) -> Result<String, FieldError> {
     let t = title.trim();
     if t.is_empty() {
-        Err(FieldError::new("title", "required", "a request needs a title"))
+        Err(FieldError::new(
+            "title",
+            "required",
+            "a request needs a title",
+        ))
     } else if t.chars().count() > limits::TITLE_CHARS {
-        Err(FieldError::new("title", "too_long", format!("at most {} characters", limits::TITLE_CHARS)))
+        Err(FieldError::new(
+            "title",
+            "too_long",
+            format!("at most {} characters", limits::TITLE_CHARS),
+        ))
     } else {
         Ok(t.to_owned())
     }
@@ -446,7 +589,11 @@ fn validate_title(title: &str) -> Result<String, FieldError> {
 
 fn validate_description(d: &str) -> Result<String, FieldError> {
     if d.chars().count() > limits::DESCRIPTION_CHARS {
-        Err(FieldError::new("description", "too_long", format!("at most {} characters", limits::DESCRIPTION_CHARS)))
+        Err(FieldError::new(
+            "description",
+            "too_long",
+            format!("at most {} characters", limits::DESCRIPTION_CHARS),
+        ))
     } else {
         Ok(d.to_owned())
     }
@@ -464,11 +611,25 @@ fn depth(v: &Value) -> usize {
 pub fn validate_data(data: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
     let size = serde_json::to_vec(&data).map_or(usize::MAX, |v| v.len());
     if size > limits::DATA_BYTES {
-        return Err(FieldError::new("data", "too_large", format!("data is {size} bytes; at most {} are allowed", limits::DATA_BYTES)));
+        return Err(FieldError::new(
+            "data",
+            "too_large",
+            format!(
+                "data is {size} bytes; at most {} are allowed",
+                limits::DATA_BYTES
+            ),
+        ));
     }
     let d = data.values().map(depth).max().unwrap_or(0) + 1;
     if d > limits::DATA_DEPTH {
-        return Err(FieldError::new("data", "too_deep", format!("data nests {d} levels; at most {} are allowed", limits::DATA_DEPTH)));
+        return Err(FieldError::new(
+            "data",
+            "too_deep",
+            format!(
+                "data nests {d} levels; at most {} are allowed",
+                limits::DATA_DEPTH
+            ),
+        ));
     }
     Ok(data)
 }
@@ -477,15 +638,24 @@ fn validate_tags(tags: Vec<String>) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for t in tags {
         let t = t.trim().to_owned();
-        if t.is_empty() || t.chars().count() > limits::TAG_CHARS || t.chars().any(char::is_control) {
-            return Err(FieldError::new("tags", "invalid", format!("a tag has 1-{} printable characters", limits::TAG_CHARS)));
+        if t.is_empty() || t.chars().count() > limits::TAG_CHARS || t.chars().any(char::is_control)
+        {
+            return Err(FieldError::new(
+                "tags",
+                "invalid",
+                format!("a tag has 1-{} printable characters", limits::TAG_CHARS),
+            ));
         }
         if !out.contains(&t) {
             out.push(t);
         }
     }
     if out.len() > limits::TAGS {
-        return Err(FieldError::new("tags", "too_many", format!("at most {} tags", limits::TAGS)));
+        return Err(FieldError::new(
+            "tags",
+            "too_many",
+            format!("at most {} tags", limits::TAGS),
+        ));
     }
     Ok(out)
 }
@@ -493,12 +663,22 @@ fn validate_tags(tags: Vec<String>) -> Result<Vec<String>, FieldError> {
 fn validate_subject(s: Subject) -> Result<Subject, FieldError> {
     let kind_ok = !s.kind.is_empty()
         && s.kind.len() <= 40
-        && s.kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+        && s.kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
     if !kind_ok {
-        return Err(FieldError::new("subject.kind", "invalid", "a subject kind has 1-40 of a-z, 0-9, _ - ."));
+        return Err(FieldError::new(
+            "subject.kind",
+            "invalid",
+            "a subject kind has 1-40 of a-z, 0-9, _ - .",
+        ));
     }
     if s.id.is_empty() || s.id.chars().count() > 200 {
-        return Err(FieldError::new("subject.id", "invalid", "a subject id has 1-200 characters"));
+        return Err(FieldError::new(
+            "subject.id",
+            "invalid",
+            "a subject id has 1-200 characters",
+        ));
     }
     Ok(s)
 }
@@ -510,7 +690,15 @@ mod tests {
     use serde_json::json;
 
     fn principal(role: Role) -> Principal {
-        Principal::for_token(WorkspaceId::new(), Some(Acting { id: MemberId::new(), role }), None, ScopeSet::empty())
+        Principal::for_token(
+            WorkspaceId::new(),
+            Some(Acting {
+                id: MemberId::new(),
+                role,
+            }),
+            None,
+            ScopeSet::empty(),
+        )
     }
 
     fn general(ws: WorkspaceId) -> RequestType {
@@ -528,14 +716,35 @@ mod tests {
 
     fn filed_by(p: &Principal) -> Request {
         let t = general(p.workspace_id);
-        plan_create(p, &t, NewRequest { title: "Send the contract".into(), ..Default::default() }, 1, crate::now()).unwrap().request
+        plan_create(
+            p,
+            &t,
+            NewRequest {
+                title: "Send the contract".into(),
+                ..Default::default()
+            },
+            1,
+            crate::now(),
+        )
+        .unwrap()
+        .request
     }
 
     #[test]
     fn new_requests_start_in_the_initial_status_with_a_created_event() {
         let p = principal(Role::Member);
         let t = general(p.workspace_id);
-        let planned = plan_create(&p, &t, NewRequest { title: "  Hi  ".into(), ..Default::default() }, 7, crate::now()).unwrap();
+        let planned = plan_create(
+            &p,
+            &t,
+            NewRequest {
+                title: "  Hi  ".into(),
+                ..Default::default()
+            },
+            7,
+            crate::now(),
+        )
+        .unwrap();
         assert_eq!(planned.request.title, "Hi");
         assert_eq!(planned.request.status.as_str(), "open");
         assert_eq!(planned.request.number, 7);
@@ -547,8 +756,16 @@ mod tests {
     fn invalid_fields_are_all_reported() {
         let p = principal(Role::Member);
         let t = general(p.workspace_id);
-        let input = NewRequest { title: " ".into(), tags: Some(vec!["".into()]), ..Default::default() };
-        let DomainError::Validation(errs) = plan_create(&p, &t, input, 1, crate::now()).unwrap_err() else { panic!() };
+        let input = NewRequest {
+            title: " ".into(),
+            tags: Some(vec!["".into()]),
+            ..Default::default()
+        };
+        let DomainError::Validation(errs) =
+            plan_create(&p, &t, input, 1, crate::now()).unwrap_err()
+        else {
+            panic!()
+        };
         assert_eq!(errs.len(), 2);
     }
 
@@ -556,19 +773,37 @@ mod tests {
     fn a_patch_that_changes_nothing_plans_nothing() {
         let p = principal(Role::Member);
         let r = filed_by(&p);
-        let patch = RequestPatch { title: Some(r.title.clone()), status: Some(r.status.clone()), ..Default::default() };
-        assert!(plan_update(&p, &r, &Workflow::general(), patch, None, crate::now()).unwrap().is_none());
+        let patch = RequestPatch {
+            title: Some(r.title.clone()),
+            status: Some(r.status.clone()),
+            ..Default::default()
+        };
+        assert!(
+            plan_update(&p, &r, &Workflow::general(), patch, None, crate::now())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn status_change_records_old_and_new_and_category() {
         let p = principal(Role::Moderator);
         let r = filed_by(&p);
-        let patch = RequestPatch { status: Some(StatusKey::parse("done").unwrap()), ..Default::default() };
-        let planned = plan_update(&p, &r, &Workflow::general(), patch, Some(1), crate::now()).unwrap().unwrap();
+        let patch = RequestPatch {
+            status: Some(StatusKey::parse("done").unwrap()),
+            ..Default::default()
+        };
+        let planned = plan_update(&p, &r, &Workflow::general(), patch, Some(1), crate::now())
+            .unwrap()
+            .unwrap();
         assert_eq!(planned.request.version, 2);
         assert_eq!(planned.request.category, Category::Done);
-        let fields: Vec<&str> = planned.event.changes.iter().map(|c| c.field.as_str()).collect();
+        let fields: Vec<&str> = planned
+            .event
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
         assert_eq!(fields, ["status", "category"]);
         assert_eq!(planned.event.changes[0].old, json!("open"));
         assert_eq!(planned.event.changes[0].new, json!("done"));
@@ -578,7 +813,18 @@ mod tests {
     fn stale_if_match_is_refused() {
         let p = principal(Role::Owner);
         let r = filed_by(&p);
-        let err = plan_update(&p, &r, &Workflow::general(), RequestPatch { title: Some("x".into()), ..Default::default() }, Some(9), crate::now()).unwrap_err();
+        let err = plan_update(
+            &p,
+            &r,
+            &Workflow::general(),
+            RequestPatch {
+                title: Some("x".into()),
+                ..Default::default()
+            },
+            Some(9),
+            crate::now(),
+        )
+        .unwrap_err();
         assert_eq!(err, DomainError::PreconditionFailed { current: 1 });
     }
 
@@ -586,13 +832,40 @@ mod tests {
     fn members_cannot_edit_or_assign_other_peoples_requests() {
         let owner = principal(Role::Owner);
         let r = filed_by(&owner);
-        let other = Principal::for_token(owner.workspace_id, Some(Acting { id: MemberId::new(), role: Role::Member }), None, ScopeSet::empty());
-        let edit = RequestPatch { title: Some("mine now".into()), ..Default::default() };
-        assert!(matches!(plan_update(&other, &r, &Workflow::general(), edit, None, crate::now()), Err(DomainError::Forbidden(_))));
-        let assign = RequestPatch { assignee_id: Patch::Set(MemberId::new()), ..Default::default() };
-        assert!(matches!(plan_update(&other, &r, &Workflow::general(), assign, None, crate::now()), Err(DomainError::Forbidden(_))));
-        let take = RequestPatch { assignee_id: Patch::Set(other.member_id().unwrap()), ..Default::default() };
-        assert!(plan_update(&other, &r, &Workflow::general(), take, None, crate::now()).unwrap().is_some());
+        let other = Principal::for_token(
+            owner.workspace_id,
+            Some(Acting {
+                id: MemberId::new(),
+                role: Role::Member,
+            }),
+            None,
+            ScopeSet::empty(),
+        );
+        let edit = RequestPatch {
+            title: Some("mine now".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_update(&other, &r, &Workflow::general(), edit, None, crate::now()),
+            Err(DomainError::Forbidden(_))
+        ));
+        let assign = RequestPatch {
+            assignee_id: Patch::Set(MemberId::new()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_update(&other, &r, &Workflow::general(), assign, None, crate::now()),
+            Err(DomainError::Forbidden(_))
+        ));
+        let take = RequestPatch {
+            assignee_id: Patch::Set(other.member_id().unwrap()),
+            ..Default::default()
+        };
+        assert!(
+            plan_update(&other, &r, &Workflow::general(), take, None, crate::now())
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
@@ -600,21 +873,49 @@ mod tests {
         let p = principal(Role::Member);
         let t = general(p.workspace_id);
         let data = json!({"a": 1, "b": 2}).as_object().cloned();
-        let r = plan_create(&p, &t, NewRequest { title: "x".into(), data, ..Default::default() }, 1, crate::now()).unwrap().request;
-        let patch = RequestPatch { data: json!({"a": null, "c": 3}).as_object().cloned(), ..Default::default() };
-        let next = plan_update(&p, &r, &Workflow::general(), patch, None, crate::now()).unwrap().unwrap().request;
+        let r = plan_create(
+            &p,
+            &t,
+            NewRequest {
+                title: "x".into(),
+                data,
+                ..Default::default()
+            },
+            1,
+            crate::now(),
+        )
+        .unwrap()
+        .request;
+        let patch = RequestPatch {
+            data: json!({"a": null, "c": 3}).as_object().cloned(),
+            ..Default::default()
+        };
+        let next = plan_update(&p, &r, &Workflow::general(), patch, None, crate::now())
+            .unwrap()
+            .unwrap()
+            .request;
         assert_eq!(Value::Object(next.data), json!({"b": 2, "c": 3}));
     }
 
     #[test]
     fn data_is_bounded() {
         let big = json!({"x": "y".repeat(limits::DATA_BYTES)});
-        assert_eq!(validate_data(big.as_object().cloned().unwrap()).unwrap_err().code, "too_large");
+        assert_eq!(
+            validate_data(big.as_object().cloned().unwrap())
+                .unwrap_err()
+                .code,
+            "too_large"
+        );
         let mut deep = json!(1);
         for _ in 0..10 {
             deep = json!({"d": deep});
         }
-        assert_eq!(validate_data(deep.as_object().cloned().unwrap()).unwrap_err().code, "too_deep");
+        assert_eq!(
+            validate_data(deep.as_object().cloned().unwrap())
+                .unwrap_err()
+                .code,
+            "too_deep"
+        );
     }
 
     #[test]
@@ -622,6 +923,67 @@ mod tests {
         let p = principal(Role::Member);
         let r = filed_by(&p);
         let deleted = plan_delete(&p, &r, None, crate::now()).unwrap().request;
-        assert_eq!(plan_comment(&p, &deleted, "hello", crate::now()).unwrap_err(), DomainError::Gone);
+        assert_eq!(
+            plan_comment(&p, &deleted, "hello", crate::now()).unwrap_err(),
+            DomainError::Gone
+        );
+    }
+
+    #[test]
+    fn a_transition_that_assigns_its_taker_makes_the_caller_the_assignee() {
+        let w = Workflow::storyden_report();
+        let member = principal(Role::Member);
+        let mut report = filed_by(&member);
+        report.status = crate::workflow::StatusKey::parse("submitted").unwrap();
+        let moderator = Principal::for_token(
+            member.workspace_id,
+            Some(Acting {
+                id: MemberId::new(),
+                role: Role::Moderator,
+            }),
+            None,
+            ScopeSet::empty(),
+        );
+        let to = |s: &str| RequestPatch {
+            status: Some(crate::workflow::StatusKey::parse(s).unwrap()),
+            ..Default::default()
+        };
+        let planned = plan_update(
+            &moderator,
+            &report,
+            &w,
+            to("acknowledged"),
+            None,
+            crate::now(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(planned.request.assignee_id, moderator.member_id());
+        let fields: Vec<&str> = planned
+            .event
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(fields, ["assignee_id", "status", "category"]);
+
+        // Naming an assignee in the same change wins over the claim.
+        let other = MemberId::new();
+        let named = RequestPatch {
+            assignee_id: Patch::Set(other),
+            ..to("resolved")
+        };
+        let planned = plan_update(&moderator, &report, &w, named, None, crate::now())
+            .unwrap()
+            .unwrap();
+        assert_eq!(planned.request.assignee_id, Some(other));
+
+        // The requester resolving their own report takes the transition that does not assign.
+        let planned = plan_update(&member, &report, &w, to("resolved"), None, crate::now())
+            .unwrap()
+            .unwrap();
+        assert_eq!(planned.request.assignee_id, None);
+        // And a refused move assigns nobody.
+        assert!(plan_update(&member, &report, &w, to("acknowledged"), None, crate::now()).is_err());
     }
 }

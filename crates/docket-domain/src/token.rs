@@ -7,8 +7,8 @@
 use crate::access::{Scope, ScopeSet};
 use crate::ids::{MemberId, TokenId, WorkspaceId};
 use crate::Timestamp;
-use chrono::{DateTime, Utc};
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -30,14 +30,22 @@ impl TokenSecret {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+        Self(format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        ))
     }
 
     /// An operator-chosen secret (e.g. `DOCKET_ADMIN_TOKEN`): `dk_` and at least 32 more
     /// characters, none of them whitespace.
     pub fn from_configured(s: &str) -> Result<Self, String> {
         match s.strip_prefix(PREFIX) {
-            Some(rest) if rest.chars().count() >= 32 && !rest.chars().any(|c| c.is_whitespace() || c.is_control()) => Ok(Self(s.to_owned())),
+            Some(rest)
+                if rest.chars().count() >= 32
+                    && !rest.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                Ok(Self(s.to_owned()))
+            }
             _ => Err("a token must start with dk_ and have at least 32 characters after it".into()),
         }
     }

@@ -24,8 +24,13 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 5] =
-        [Category::Open, Category::InProgress, Category::Waiting, Category::Done, Category::Canceled];
+    pub const ALL: [Category; 5] = [
+        Category::Open,
+        Category::InProgress,
+        Category::Waiting,
+        Category::Done,
+        Category::Canceled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,9 +51,14 @@ impl Category {
 impl std::str::FromStr for Category {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            format!("unknown category {s:?}: expected open, in_progress, waiting, done or canceled")
-        })
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown category {s:?}: expected open, in_progress, waiting, done or canceled"
+                )
+            })
     }
 }
 
@@ -62,12 +72,15 @@ pub struct StatusKey(String);
 impl StatusKey {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok_len = !s.is_empty() && s.chars().count() <= 64;
-        let ok_chars =
-            s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
         if ok_len && ok_chars && s.trim() == s {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not a valid status key (1-64 letters, digits, _ - . or space)"))
+            Err(format!(
+                "{s:?} is not a valid status key (1-64 letters, digits, _ - . or space)"
+            ))
         }
     }
 
@@ -136,7 +149,10 @@ impl Party {
 
 impl utoipa::PartialSchema for Party {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::string_schema("`requester`, `assignee`, `recipient`, or a scope such as `requests:manage`.", None)
+        crate::string_schema(
+            "`requester`, `assignee`, `recipient`, or a scope such as `requests:manage`.",
+            None,
+        )
     }
 }
 
@@ -194,7 +210,9 @@ impl<'de> Deserialize<'de> for From {
         if s == "*" {
             Ok(From::Any)
         } else {
-            StatusKey::parse(&s).map(From::Status).map_err(serde::de::Error::custom)
+            StatusKey::parse(&s)
+                .map(From::Status)
+                .map_err(serde::de::Error::custom)
         }
     }
 }
@@ -207,6 +225,17 @@ pub struct Transition {
     pub to: StatusKey,
     /// Any one of these parties may take the transition.
     pub by: Vec<Party>,
+    /// Whoever takes this transition becomes the request's assignee, unless the same
+    /// change names one ("whoever acknowledges a report handles it").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assigns_actor: bool,
+}
+
+/// What [`Workflow::judge`] found when it allowed a move.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// A transition the caller took makes them the assignee.
+    pub assigns_actor: bool,
 }
 
 /// A validated workflow. Construct it with [`Workflow::new`]; a `Workflow` value always has
@@ -215,15 +244,30 @@ pub struct Transition {
 pub struct Workflow {
     statuses: Vec<Status>,
     transitions: Vec<Transition>,
+    /// Minutes before a request's due time when a `request.reminder` is sent, largest first.
+    remind_before_due_minutes: Vec<u32>,
+    /// Statuses whose entry emails the request's contact.
+    notify_contact_on: Vec<StatusKey>,
 }
 
 /// The unchecked shape of a workflow as clients send it.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowInput {
     pub statuses: Vec<Status>,
     pub transitions: Vec<Transition>,
+    /// When to remind before a request is due, in minutes (e.g. `[1440, 60]`: a day and an
+    /// hour before). At most 10, each at most a year.
+    #[serde(default)]
+    pub remind_before_due_minutes: Vec<u32>,
+    /// Statuses whose entry emails the request's contact (`data.contact.email`), e.g.
+    /// `["done"]`.
+    #[serde(default)]
+    pub notify_contact_on: Vec<StatusKey>,
 }
+
+/// The longest reminder lead time, in minutes: a year.
+pub const MAX_REMINDER_MINUTES: u32 = 366 * 24 * 60;
 
 /// Facts about the caller's relation to one request, for judging a transition.
 #[derive(Clone, Copy, Debug)]
@@ -254,41 +298,112 @@ impl Workflow {
         let mut errors = Vec::new();
         let mut keys = HashSet::new();
         if input.statuses.is_empty() {
-            errors.push(FieldError::new("workflow.statuses", "required", "a workflow needs at least one status"));
+            errors.push(FieldError::new(
+                "workflow.statuses",
+                "required",
+                "a workflow needs at least one status",
+            ));
         }
         if input.statuses.len() > 50 {
-            errors.push(FieldError::new("workflow.statuses", "too_many", "at most 50 statuses"));
+            errors.push(FieldError::new(
+                "workflow.statuses",
+                "too_many",
+                "at most 50 statuses",
+            ));
         }
         for (i, s) in input.statuses.iter().enumerate() {
             if !keys.insert(s.key.clone()) {
-                errors.push(FieldError::new(format!("workflow.statuses[{i}].key"), "duplicate", format!("status {} is defined twice", s.key)));
+                errors.push(FieldError::new(
+                    format!("workflow.statuses[{i}].key"),
+                    "duplicate",
+                    format!("status {} is defined twice", s.key),
+                ));
             }
             if s.label.trim().is_empty() || s.label.chars().count() > 100 {
-                errors.push(FieldError::new(format!("workflow.statuses[{i}].label"), "invalid", "a label has 1-100 characters"));
+                errors.push(FieldError::new(
+                    format!("workflow.statuses[{i}].label"),
+                    "invalid",
+                    "a label has 1-100 characters",
+                ));
             }
         }
         let initial = input.statuses.iter().filter(|s| s.initial).count();
         if initial != 1 && !input.statuses.is_empty() {
-            errors.push(FieldError::new("workflow.statuses", "initial", format!("exactly one status must be initial, found {initial}")));
+            errors.push(FieldError::new(
+                "workflow.statuses",
+                "initial",
+                format!("exactly one status must be initial, found {initial}"),
+            ));
         }
         if input.transitions.len() > 500 {
-            errors.push(FieldError::new("workflow.transitions", "too_many", "at most 500 transitions"));
+            errors.push(FieldError::new(
+                "workflow.transitions",
+                "too_many",
+                "at most 500 transitions",
+            ));
         }
         for (i, t) in input.transitions.iter().enumerate() {
             if let From::Status(from) = &t.from {
                 if !keys.contains(from) {
-                    errors.push(FieldError::new(format!("workflow.transitions[{i}].from"), "unknown_status", format!("no status {from} in this workflow")));
+                    errors.push(FieldError::new(
+                        format!("workflow.transitions[{i}].from"),
+                        "unknown_status",
+                        format!("no status {from} in this workflow"),
+                    ));
                 }
             }
             if !keys.contains(&t.to) {
-                errors.push(FieldError::new(format!("workflow.transitions[{i}].to"), "unknown_status", format!("no status {} in this workflow", t.to)));
+                errors.push(FieldError::new(
+                    format!("workflow.transitions[{i}].to"),
+                    "unknown_status",
+                    format!("no status {} in this workflow", t.to),
+                ));
             }
             if t.by.is_empty() {
-                errors.push(FieldError::new(format!("workflow.transitions[{i}].by"), "required", "name at least one party who may take the transition"));
+                errors.push(FieldError::new(
+                    format!("workflow.transitions[{i}].by"),
+                    "required",
+                    "name at least one party who may take the transition",
+                ));
             }
         }
+        if input.remind_before_due_minutes.len() > 10 {
+            errors.push(FieldError::new(
+                "workflow.remind_before_due_minutes",
+                "too_many",
+                "at most 10 reminders",
+            ));
+        }
+        if input
+            .remind_before_due_minutes
+            .iter()
+            .any(|m| *m == 0 || *m > MAX_REMINDER_MINUTES)
+        {
+            errors.push(FieldError::new(
+                "workflow.remind_before_due_minutes",
+                "out_of_range",
+                "a reminder is 1 minute to a year before the due time",
+            ));
+        }
+        for (i, k) in input.notify_contact_on.iter().enumerate() {
+            if !keys.contains(k) {
+                errors.push(FieldError::new(
+                    format!("workflow.notify_contact_on[{i}]"),
+                    "unknown_status",
+                    format!("no status {k} in this workflow"),
+                ));
+            }
+        }
+        let mut reminders = input.remind_before_due_minutes;
+        reminders.sort_unstable_by(|a, b| b.cmp(a));
+        reminders.dedup();
         if errors.is_empty() {
-            Ok(Self { statuses: input.statuses, transitions: input.transitions })
+            Ok(Self {
+                statuses: input.statuses,
+                transitions: input.transitions,
+                remind_before_due_minutes: reminders,
+                notify_contact_on: input.notify_contact_on,
+            })
         } else {
             Err(errors)
         }
@@ -302,40 +417,86 @@ impl Workflow {
         &self.transitions
     }
 
+    /// Statuses whose entry emails the request's contact.
+    pub fn notify_contact_on(&self) -> &[StatusKey] {
+        &self.notify_contact_on
+    }
+
+    /// Reminder lead times in minutes, largest first.
+    pub fn reminders(&self) -> &[u32] {
+        &self.remind_before_due_minutes
+    }
+
     pub fn initial(&self) -> &Status {
         // `new` guarantees exactly one initial status.
-        self.statuses.iter().find(|s| s.initial).unwrap_or(&self.statuses[0])
+        self.statuses
+            .iter()
+            .find(|s| s.initial)
+            .unwrap_or(&self.statuses[0])
     }
 
     pub fn status(&self, key: &StatusKey) -> Option<&Status> {
         self.statuses.iter().find(|s| &s.key == key)
     }
 
-    /// The parties allowed to move from `from` to `to`, or `None` when no transition exists.
-    fn parties(&self, from: &StatusKey, to: &StatusKey) -> Option<Vec<Party>> {
-        let mut found = None::<Vec<Party>>;
-        for t in &self.transitions {
+    /// The transitions from `from` to `to`.
+    fn moves<'a>(
+        &'a self,
+        from: &'a StatusKey,
+        to: &'a StatusKey,
+    ) -> impl Iterator<Item = &'a Transition> + 'a {
+        self.transitions.iter().filter(move |t| {
             let starts_here = match &t.from {
                 From::Any => true,
                 From::Status(k) => k == from,
             };
-            if starts_here && &t.to == to {
-                found.get_or_insert_with(Vec::new).extend(t.by.iter().cloned());
-            }
-        }
-        found
+            starts_here && &t.to == to
+        })
     }
 
     /// Judges one move. Moving to the status a request is already in is never asked here:
     /// the request planner treats it as no change.
-    pub fn decide(&self, from: &StatusKey, to: &StatusKey, who: &Relation<'_>) -> Result<(), DomainError> {
+    pub fn decide(
+        &self,
+        from: &StatusKey,
+        to: &StatusKey,
+        who: &Relation<'_>,
+    ) -> Result<(), DomainError> {
+        self.judge(from, to, who).map(|_| ())
+    }
+
+    /// Judges one move, and says what taking it implies (see [`Decision`]).
+    pub fn judge(
+        &self,
+        from: &StatusKey,
+        to: &StatusKey,
+        who: &Relation<'_>,
+    ) -> Result<Decision, DomainError> {
         if self.status(to).is_none() {
-            return Err(DomainError::invalid("status", "unknown_status", format!("the workflow has no status {to}")));
+            return Err(DomainError::invalid(
+                "status",
+                "unknown_status",
+                format!("the workflow has no status {to}"),
+            ));
         }
-        match self.parties(from, to) {
-            None => Err(DomainError::InvalidTransition { from: from.clone(), to: to.clone() }),
-            Some(parties) if parties.iter().any(|p| who.allows(p)) => Ok(()),
-            Some(parties) => Err(DomainError::TransitionForbidden {
+        let mut exists = false;
+        let mut parties = Vec::new();
+        let mut decision = None::<Decision>;
+        for t in self.moves(from, to) {
+            exists = true;
+            parties.extend(t.by.iter().cloned());
+            if t.by.iter().any(|p| who.allows(p)) {
+                let d = decision.get_or_insert_with(Decision::default);
+                d.assigns_actor |= t.assigns_actor;
+            }
+        }
+        match decision {
+            Some(d) => Ok(d),
+            None if !exists => Err(DomainError::InvalidTransition {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            None => Err(DomainError::TransitionForbidden {
                 from: from.clone(),
                 to: to.clone(),
                 allowed: PartyList(parties),
@@ -356,6 +517,7 @@ impl Workflow {
             from: from.map_or(From::Any, |f| From::Status(StatusKey(f.to_owned()))),
             to: StatusKey(to.to_owned()),
             by,
+            assigns_actor: false,
         };
         let workers = || vec![manage.clone(), Party::Assignee];
         Self {
@@ -379,6 +541,183 @@ impl Workflow {
                 go(Some("done"), "open", vec![manage.clone(), Party::Requester]),
                 go(Some("canceled"), "open", vec![manage, Party::Requester]),
             ],
+            remind_before_due_minutes: Vec::new(),
+            notify_contact_on: Vec::new(),
+        }
+    }
+}
+
+impl Workflow {
+    /// The workflow of Collect's built-in campaign type: the five statuses Collect
+    /// predefines, any of which a manager, the requester or the assignee may set from any
+    /// other (Collect lets an API key set any status). A workspace adds custom statuses by
+    /// extending this workflow through the request-types API.
+    pub fn collect() -> Self {
+        let by = || {
+            vec![
+                Party::Scope(Scope::RequestsManage),
+                Party::Requester,
+                Party::Assignee,
+            ]
+        };
+        let statuses = [
+            ("pending", "Pending", Category::Open, true),
+            ("completed", "Completed", Category::Done, false),
+            ("waiting", "Waiting", Category::Waiting, false),
+            ("canceled", "Canceled", Category::Canceled, false),
+            ("archived", "Archived", Category::Done, false),
+        ];
+        Self {
+            transitions: statuses
+                .iter()
+                .map(|(key, ..)| Transition {
+                    from: From::Any,
+                    to: StatusKey((*key).to_owned()),
+                    by: by(),
+                    assigns_actor: false,
+                })
+                .collect(),
+            statuses: statuses
+                .into_iter()
+                .map(|(key, label, category, initial)| Status {
+                    key: StatusKey(key.to_owned()),
+                    label: label.to_owned(),
+                    category,
+                    initial,
+                })
+                .collect(),
+            remind_before_due_minutes: Vec::new(),
+            notify_contact_on: Vec::new(),
+        }
+    }
+
+    /// The workflow of Gipper's content requests: only the holder of the public link
+    /// completes a request (by uploading); the account may only cancel it.
+    pub fn gipper() -> Self {
+        let status = |key: &str, label: &str, category, initial| Status {
+            key: StatusKey(key.to_owned()),
+            label: label.to_owned(),
+            category,
+            initial,
+        };
+        Self {
+            statuses: vec![
+                status("pending", "Pending", Category::Open, true),
+                status("completed", "Completed", Category::Done, false),
+                status("canceled", "Canceled", Category::Canceled, false),
+            ],
+            transitions: vec![
+                Transition {
+                    from: From::Status(StatusKey("pending".into())),
+                    to: StatusKey("completed".into()),
+                    by: vec![Party::Recipient],
+                    assigns_actor: false,
+                },
+                Transition {
+                    from: From::Any,
+                    to: StatusKey("canceled".into()),
+                    by: vec![Party::Scope(Scope::RequestsManage), Party::Requester],
+                    assigns_actor: false,
+                },
+            ],
+            remind_before_due_minutes: Vec::new(),
+            notify_contact_on: Vec::new(),
+        }
+    }
+}
+
+/// Built-in workflows for the published APIs Docket speaks (`docket-http`'s `compat/`).
+/// Each product's statuses are an ordinary workflow of its own request type, so the
+/// product's rules are judged by [`Workflow::decide`] like any other workspace's.
+impl Workflow {
+    /// Open Notes note requests: any status from any status, by the requester or a
+    /// manager (moderators, admins, owners, and system tokens: Open Notes' service
+    /// credentials).
+    pub fn opennotes() -> Self {
+        let by = vec![Party::Scope(Scope::RequestsManage), Party::Requester];
+        Self::from_parts(
+            &[
+                ("PENDING", "Pending", Category::Open),
+                ("IN_PROGRESS", "In progress", Category::InProgress),
+                ("COMPLETED", "Completed", Category::Done),
+                ("FAILED", "Failed", Category::Canceled),
+            ],
+            &[
+                (None, "PENDING", &by, false),
+                (None, "IN_PROGRESS", &by, false),
+                (None, "COMPLETED", &by, false),
+                (None, "FAILED", &by, false),
+            ],
+        )
+    }
+
+    /// ServerOps moderation cases: open, closed, archived, moved by anyone whose token
+    /// may write requests (ServerOps' `cases:write`).
+    pub fn serverops_case() -> Self {
+        let by = vec![Party::Scope(Scope::RequestsWrite)];
+        Self::from_parts(
+            &[
+                ("open", "Open", Category::Open),
+                ("closed", "Closed", Category::Done),
+                ("archived", "Archived", Category::Canceled),
+            ],
+            &[
+                (None, "open", &by, false),
+                (None, "closed", &by, false),
+                (None, "archived", &by, false),
+            ],
+        )
+    }
+
+    /// Storyden reports: managers (Storyden's `MANAGE_REPORTS`) may set any status and
+    /// become the report's handler (assignee) by doing so; the member who filed a report
+    /// may only resolve it.
+    pub fn storyden_report() -> Self {
+        let manage = vec![Party::Scope(Scope::RequestsManage)];
+        let requester = vec![Party::Requester];
+        Self::from_parts(
+            &[
+                ("submitted", "Submitted", Category::Open),
+                ("acknowledged", "Acknowledged", Category::InProgress),
+                ("resolved", "Resolved", Category::Done),
+            ],
+            &[
+                (None, "submitted", &manage, true),
+                (None, "acknowledged", &manage, true),
+                (None, "resolved", &manage, true),
+                (None, "resolved", &requester, false),
+            ],
+        )
+    }
+
+    /// A built-in workflow from `(key, label, category)` statuses (the first is initial)
+    /// and `(from, to, by, assigns_actor)` transitions, `None` meaning any status.
+    fn from_parts(
+        statuses: &[(&str, &str, Category)],
+        transitions: &[(Option<&str>, &str, &Vec<Party>, bool)],
+    ) -> Self {
+        Self {
+            statuses: statuses
+                .iter()
+                .enumerate()
+                .map(|(i, (key, label, category))| Status {
+                    key: StatusKey((*key).to_owned()),
+                    label: (*label).to_owned(),
+                    category: *category,
+                    initial: i == 0,
+                })
+                .collect(),
+            transitions: transitions
+                .iter()
+                .map(|(from, to, by, assigns_actor)| Transition {
+                    from: from.map_or(From::Any, |f| From::Status(StatusKey(f.to_owned()))),
+                    to: StatusKey((*to).to_owned()),
+                    by: (*by).clone(),
+                    assigns_actor: *assigns_actor,
+                })
+                .collect(),
+            remind_before_due_minutes: Vec::new(),
+            notify_contact_on: Vec::new(),
         }
     }
 }
@@ -394,50 +733,121 @@ mod tests {
     }
 
     fn member(role: Role) -> Principal {
-        Principal::for_token(WorkspaceId::new(), Some(Acting { id: MemberId::new(), role }), None, ScopeSet::empty())
+        Principal::for_token(
+            WorkspaceId::new(),
+            Some(Acting {
+                id: MemberId::new(),
+                role,
+            }),
+            None,
+            ScopeSet::empty(),
+        )
     }
 
     fn rel(p: &Principal, requester: bool, assignee: bool) -> Relation<'_> {
-        Relation { principal: Some(p), is_requester: requester, is_assignee: assignee, is_recipient: false }
+        Relation {
+            principal: Some(p),
+            is_requester: requester,
+            is_assignee: assignee,
+            is_recipient: false,
+        }
     }
 
     #[test]
     fn general_workflow_is_valid() {
         let w = Workflow::general();
-        let input = WorkflowInput { statuses: w.statuses.clone(), transitions: w.transitions.clone() };
+        let input = WorkflowInput {
+            statuses: w.statuses.clone(),
+            transitions: w.transitions.clone(),
+            ..Default::default()
+        };
         assert_eq!(Workflow::new(input), Ok(w));
+    }
+
+    #[test]
+    fn reminders_are_sorted_deduplicated_and_bounded() {
+        let w = Workflow::general();
+        let with = |minutes: Vec<u32>| {
+            Workflow::new(WorkflowInput {
+                statuses: w.statuses.clone(),
+                transitions: w.transitions.clone(),
+                remind_before_due_minutes: minutes,
+                ..Default::default()
+            })
+        };
+        assert_eq!(with(vec![60, 1440, 60]).unwrap().reminders(), [1440, 60]);
+        let codes = |r: Result<Workflow, Vec<FieldError>>| -> Vec<String> {
+            r.unwrap_err().into_iter().map(|e| e.code).collect()
+        };
+        assert_eq!(codes(with(vec![0])), ["out_of_range"]);
+        assert_eq!(
+            codes(with(vec![MAX_REMINDER_MINUTES + 1])),
+            ["out_of_range"]
+        );
+        assert_eq!(codes(with((1..=11).collect())), ["too_many"]);
     }
 
     #[test]
     fn moderators_may_take_any_manage_transition() {
         let w = Workflow::general();
         let m = member(Role::Moderator);
-        assert_eq!(w.decide(&key("open"), &key("done"), &rel(&m, false, false)), Ok(()));
+        assert_eq!(
+            w.decide(&key("open"), &key("done"), &rel(&m, false, false)),
+            Ok(())
+        );
     }
 
     #[test]
     fn members_may_only_cancel_their_own_request() {
         let w = Workflow::general();
         let m = member(Role::Member);
-        assert!(matches!(w.decide(&key("open"), &key("canceled"), &rel(&m, false, false)), Err(DomainError::TransitionForbidden { .. })));
-        assert_eq!(w.decide(&key("open"), &key("canceled"), &rel(&m, true, false)), Ok(()));
-        assert!(matches!(w.decide(&key("open"), &key("done"), &rel(&m, true, false)), Err(DomainError::TransitionForbidden { .. })));
-        assert_eq!(w.decide(&key("open"), &key("done"), &rel(&m, false, true)), Ok(()));
+        assert!(matches!(
+            w.decide(&key("open"), &key("canceled"), &rel(&m, false, false)),
+            Err(DomainError::TransitionForbidden { .. })
+        ));
+        assert_eq!(
+            w.decide(&key("open"), &key("canceled"), &rel(&m, true, false)),
+            Ok(())
+        );
+        assert!(matches!(
+            w.decide(&key("open"), &key("done"), &rel(&m, true, false)),
+            Err(DomainError::TransitionForbidden { .. })
+        ));
+        assert_eq!(
+            w.decide(&key("open"), &key("done"), &rel(&m, false, true)),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_missing_transition_is_not_a_permission_problem() {
         let w = Workflow::general();
         let m = member(Role::Owner);
-        assert!(matches!(w.decide(&key("done"), &key("waiting"), &rel(&m, false, false)), Err(DomainError::InvalidTransition { .. })));
-        assert!(matches!(w.decide(&key("done"), &key("nope"), &rel(&m, false, false)), Err(DomainError::Validation(_))));
+        assert!(matches!(
+            w.decide(&key("done"), &key("waiting"), &rel(&m, false, false)),
+            Err(DomainError::InvalidTransition { .. })
+        ));
+        assert!(matches!(
+            w.decide(&key("done"), &key("nope"), &rel(&m, false, false)),
+            Err(DomainError::Validation(_))
+        ));
     }
 
     #[test]
     fn read_only_requester_cannot_move_anything() {
         let w = Workflow::general();
-        let p = Principal::for_token(WorkspaceId::new(), Some(Acting { id: MemberId::new(), role: Role::Member }), None, ScopeSet::of(&[Scope::RequestsRead]));
-        assert!(w.decide(&key("open"), &key("canceled"), &rel(&p, true, true)).is_err());
+        let p = Principal::for_token(
+            WorkspaceId::new(),
+            Some(Acting {
+                id: MemberId::new(),
+                role: Role::Member,
+            }),
+            None,
+            ScopeSet::of(&[Scope::RequestsRead]),
+        );
+        assert!(w
+            .decide(&key("open"), &key("canceled"), &rel(&p, true, true))
+            .is_err());
     }
 
     #[test]
@@ -452,15 +862,228 @@ mod tests {
         .unwrap();
         let errs = Workflow::new(input).unwrap_err();
         let codes: Vec<&str> = errs.iter().map(|e| e.code.as_str()).collect();
-        for expected in ["duplicate", "invalid", "initial", "unknown_status", "required"] {
-            assert!(codes.contains(&expected), "{expected} missing from {codes:?}");
+        for expected in [
+            "duplicate",
+            "invalid",
+            "initial",
+            "unknown_status",
+            "required",
+        ] {
+            assert!(
+                codes.contains(&expected),
+                "{expected} missing from {codes:?}"
+            );
         }
     }
 
     #[test]
     fn parties_parse_from_strings() {
-        let by: Vec<Party> = serde_json::from_str(r#"["requester","assignee","recipient","requests:manage"]"#).unwrap();
-        assert_eq!(by, vec![Party::Requester, Party::Assignee, Party::Recipient, Party::Scope(Scope::RequestsManage)]);
+        let by: Vec<Party> =
+            serde_json::from_str(r#"["requester","assignee","recipient","requests:manage"]"#)
+                .unwrap();
+        assert_eq!(
+            by,
+            vec![
+                Party::Requester,
+                Party::Assignee,
+                Party::Recipient,
+                Party::Scope(Scope::RequestsManage)
+            ]
+        );
         assert!(serde_json::from_str::<Vec<Party>>(r#"["boss"]"#).is_err());
+    }
+
+    #[test]
+    fn builtin_compat_workflows_are_valid() {
+        for wf in [
+            Workflow::collect(),
+            Workflow::gipper(),
+            Workflow::opennotes(),
+            Workflow::serverops_case(),
+            Workflow::storyden_report(),
+        ] {
+            let input = WorkflowInput {
+                statuses: wf.statuses().to_vec(),
+                transitions: wf.transitions().to_vec(),
+                ..Default::default()
+            };
+            assert_eq!(Workflow::new(input).unwrap(), wf);
+        }
+    }
+
+    #[test]
+    fn gipper_completion_is_for_the_recipient_and_cancel_for_the_account() {
+        let wf = Workflow::gipper();
+        let owner = member(Role::Owner);
+        let as_owner = Relation {
+            principal: Some(&owner),
+            is_requester: true,
+            is_assignee: false,
+            is_recipient: false,
+        };
+        let as_recipient = Relation {
+            principal: None,
+            is_requester: false,
+            is_assignee: false,
+            is_recipient: true,
+        };
+        assert!(matches!(
+            wf.decide(&key("pending"), &key("completed"), &as_owner),
+            Err(DomainError::TransitionForbidden { .. })
+        ));
+        assert!(wf
+            .decide(&key("pending"), &key("completed"), &as_recipient)
+            .is_ok());
+        assert!(wf
+            .decide(&key("pending"), &key("canceled"), &as_owner)
+            .is_ok());
+        assert!(matches!(
+            wf.decide(&key("pending"), &key("canceled"), &as_recipient),
+            Err(DomainError::TransitionForbidden { .. })
+        ));
+        assert!(matches!(
+            wf.decide(&key("canceled"), &key("completed"), &as_recipient),
+            Err(DomainError::InvalidTransition { .. })
+        ));
+    }
+
+    #[test]
+    fn collect_lets_a_manager_set_any_status() {
+        let wf = Workflow::collect();
+        let owner = member(Role::Owner);
+        let rel = Relation {
+            principal: Some(&owner),
+            is_requester: false,
+            is_assignee: false,
+            is_recipient: false,
+        };
+        for to in ["completed", "waiting", "canceled", "archived"] {
+            assert!(wf.decide(&key("pending"), &key(to), &rel).is_ok());
+            assert!(wf.decide(&key(to), &key("pending"), &rel).is_ok());
+        }
+    }
+
+    #[test]
+    fn opennotes_requester_or_manager_may_set_any_status() {
+        let w = Workflow::opennotes();
+        let moderator = member(Role::Moderator);
+        let member = member(Role::Member);
+        for (from, to) in [
+            ("COMPLETED", "PENDING"),
+            ("PENDING", "FAILED"),
+            ("FAILED", "IN_PROGRESS"),
+        ] {
+            assert_eq!(
+                w.decide(&key(from), &key(to), &rel(&member, true, false)),
+                Ok(())
+            );
+            assert_eq!(
+                w.decide(&key(from), &key(to), &rel(&moderator, false, false)),
+                Ok(())
+            );
+            assert!(matches!(
+                w.decide(&key(from), &key(to), &rel(&member, false, true)),
+                Err(DomainError::TransitionForbidden { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn storyden_members_may_only_resolve_their_own_reports() {
+        let w = Workflow::storyden_report();
+        let moderator = member(Role::Moderator);
+        let member = member(Role::Member);
+        assert_eq!(
+            w.decide(
+                &key("submitted"),
+                &key("resolved"),
+                &rel(&member, true, false)
+            ),
+            Ok(())
+        );
+        for (to, requester) in [
+            ("resolved", false),
+            ("acknowledged", true),
+            ("acknowledged", false),
+        ] {
+            assert!(matches!(
+                w.decide(&key("submitted"), &key(to), &rel(&member, requester, false)),
+                Err(DomainError::TransitionForbidden { .. })
+            ));
+        }
+        for (from, to) in [
+            ("submitted", "acknowledged"),
+            ("resolved", "submitted"),
+            ("acknowledged", "resolved"),
+        ] {
+            assert_eq!(
+                w.decide(&key(from), &key(to), &rel(&moderator, false, false)),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
+    fn serverops_cases_move_freely_with_write_access_only() {
+        let w = Workflow::serverops_case();
+        let writer = member(Role::Member);
+        assert_eq!(
+            w.decide(&key("open"), &key("archived"), &rel(&writer, false, false)),
+            Ok(())
+        );
+        let reader = Principal::for_token(
+            WorkspaceId::new(),
+            Some(Acting {
+                id: MemberId::new(),
+                role: Role::Owner,
+            }),
+            None,
+            ScopeSet::of(&[Scope::RequestsRead]),
+        );
+        assert!(w
+            .decide(&key("open"), &key("closed"), &rel(&reader, true, true))
+            .is_err());
+    }
+
+    #[test]
+    fn judge_reports_whether_the_transition_taken_assigns_the_actor() {
+        let w = Workflow::storyden_report();
+        let moderator = member(Role::Moderator);
+        let member = member(Role::Member);
+        let assigns = |p: &Principal, requester: bool, to: &str| {
+            w.judge(&key("submitted"), &key(to), &rel(p, requester, false))
+                .map(|d| d.assigns_actor)
+        };
+        assert_eq!(assigns(&moderator, false, "acknowledged"), Ok(true));
+        assert_eq!(
+            assigns(&moderator, true, "resolved"),
+            Ok(true),
+            "any allowing transition that assigns"
+        );
+        assert_eq!(
+            assigns(&member, true, "resolved"),
+            Ok(false),
+            "resolving as the requester"
+        );
+        assert!(assigns(&member, false, "resolved").is_err());
+        assert_eq!(
+            Workflow::general()
+                .judge(&key("open"), &key("done"), &rel(&moderator, false, false))
+                .map(|d| d.assigns_actor),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn assigns_actor_round_trips_and_defaults_to_false() {
+        let t: Transition =
+            serde_json::from_str(r#"{"from": "*", "to": "done", "by": ["assignee"]}"#).unwrap();
+        assert!(!t.assigns_actor);
+        assert!(!serde_json::to_string(&t).unwrap().contains("assigns_actor"));
+        let t: Transition = serde_json::from_str(
+            r#"{"from": "*", "to": "done", "by": ["assignee"], "assigns_actor": true}"#,
+        )
+        .unwrap();
+        assert!(t.assigns_actor);
     }
 }

@@ -19,14 +19,29 @@ impl Workspace {
     pub fn new(name: &str, slug: &str, now: Timestamp) -> Result<Self, FieldError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(FieldError::new("name", "invalid", "a workspace name has 1-100 characters"));
+            return Err(FieldError::new(
+                "name",
+                "invalid",
+                "a workspace name has 1-100 characters",
+            ));
         }
         let slug_ok = !slug.is_empty()
             && slug.len() <= 40
-            && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !slug_ok {
-            return Err(FieldError::new("slug", "invalid", "a slug has 1-40 of a-z, 0-9 and -"));
+            return Err(FieldError::new(
+                "slug",
+                "invalid",
+                "a slug has 1-40 of a-z, 0-9 and -",
+            ));
         }
-        Ok(Self { id: WorkspaceId::new(), name: name.to_owned(), slug: slug.to_owned(), created_at: now })
+        Ok(Self {
+            id: WorkspaceId::new(),
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            created_at: now,
+        })
     }
 }

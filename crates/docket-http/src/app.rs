@@ -6,13 +6,12 @@
 use crate::error::ApiError;
 use crate::middleware::{idempotency, rate_limit, request_id};
 use crate::settings::Settings;
-use crate::{api, health, openapi};
+use crate::{api, compat, health, openapi, workers};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use docket_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -27,12 +26,19 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     settings: Settings,
+    /// Wakes the webhook worker early (a delivery finished, a redelivery was queued).
+    webhooks: tokio::sync::Notify,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        BODY_LIMIT.store(settings.body_limit_bytes, Ordering::Relaxed);
-        Self { inner: Arc::new(Inner { store, settings }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                webhooks: tokio::sync::Notify::new(),
+            }),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -42,19 +48,25 @@ impl AppState {
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
     }
-}
 
-/// The configured body limit, readable where the state is not at hand (error messages).
-static BODY_LIMIT: AtomicUsize = AtomicUsize::new(1024 * 1024);
+    /// Asks the webhook worker for a pass now.
+    pub fn wake_webhooks(&self) {
+        self.inner.webhooks.notify_one();
+    }
 
-pub fn body_limit() -> usize {
-    BODY_LIMIT.load(Ordering::Relaxed)
+    /// Resolves when someone asked the webhook worker for a pass.
+    pub async fn webhooks_woken(&self) {
+        self.inner.webhooks.notified().await
+    }
 }
 
 /// Every route with its middleware, and the OpenAPI document generated from them.
 pub fn router(state: AppState) -> Router {
     let (api, document) = openapi::split(api::router());
-    let limit = rate_limit::RateLimit::new(state.settings().rate_limit_per_second, state.settings().rate_limit_burst);
+    let limit = rate_limit::RateLimit::new(
+        state.settings().rate_limit_per_second,
+        state.settings().rate_limit_burst,
+    );
     let sweeper = limit.clone();
     if tokio::runtime::Handle::try_current().is_ok() {
         tokio::spawn(async move {
@@ -66,10 +78,17 @@ pub fn router(state: AppState) -> Router {
         });
     }
     let api = api
-        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
-        .layer(axum::middleware::from_fn_with_state(limit, rate_limit::layer));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limit.clone(),
+            rate_limit::layer,
+        ));
     Router::new()
         .merge(api)
+        .merge(compat::router(&limit))
         .merge(health::router())
         .merge(openapi::router(document))
         .fallback(|| async { ApiError::NoRoute })
@@ -90,11 +109,45 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(AppState::new(store, settings));
+    let state = AppState::new(store, settings);
+    let app = router(state.clone());
+    // One shutdown signal for the server and the workers.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut background = Vec::new();
+    if state.settings().workers {
+        background.push(tokio::spawn(workers::webhooks::run(
+            state.clone(),
+            stopping.clone(),
+        )));
+        background.push(tokio::spawn(workers::scheduler::run(
+            state.clone(),
+            stopping.clone(),
+        )));
+        if let Some(mail) = state.settings().mail.clone() {
+            background.push(tokio::spawn(workers::mail::run(
+                state.clone(),
+                mail,
+                stopping.clone(),
+            )));
+        }
+    }
+    let mut server_stopping = stopping;
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
     tracing::info!(address = %listener.local_addr()?, "docket is serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = server_stopping.wait_for(|stop| *stop).await;
+    })
+    .await?;
+    for worker in background {
+        let _ = worker.await;
+    }
     tracing::info!("docket stopped serving");
     Ok(())
 }

@@ -56,7 +56,10 @@ impl From<StoreError> for ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
@@ -67,22 +70,36 @@ impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Domain(d) => match d {
-                DomainError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                DomainError::Validation(_) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                }
                 DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 DomainError::Gone => (StatusCode::GONE, "gone"),
                 DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 DomainError::MissingScope(_) => (StatusCode::FORBIDDEN, "missing_scope"),
-                DomainError::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
-                DomainError::TransitionForbidden { .. } => (StatusCode::FORBIDDEN, "transition_forbidden"),
-                DomainError::PreconditionFailed { .. } => (StatusCode::PRECONDITION_FAILED, "precondition_failed"),
+                DomainError::InvalidTransition { .. } => {
+                    (StatusCode::CONFLICT, "invalid_transition")
+                }
+                DomainError::TransitionForbidden { .. } => {
+                    (StatusCode::FORBIDDEN, "transition_forbidden")
+                }
+                DomainError::PreconditionFailed { .. } => {
+                    (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+                }
                 DomainError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             },
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::IdempotencyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            ApiError::PayloadTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::IdempotencyMismatch => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
             ApiError::IdempotencyInFlight => (StatusCode::CONFLICT, "idempotency_key_in_use"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -91,9 +108,15 @@ impl ApiError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             ApiError::Domain(DomainError::Validation(fields)) => serde_json::to_value(fields).ok(),
-            ApiError::Domain(DomainError::MissingScope(scope)) => Some(serde_json::json!({ "scope": scope })),
-            ApiError::Domain(DomainError::PreconditionFailed { current }) => Some(serde_json::json!({ "current_version": current })),
-            ApiError::Domain(DomainError::TransitionForbidden { allowed, .. }) => Some(serde_json::json!({ "allowed": allowed.0 })),
+            ApiError::Domain(DomainError::MissingScope(scope)) => {
+                Some(serde_json::json!({ "scope": scope }))
+            }
+            ApiError::Domain(DomainError::PreconditionFailed { current }) => {
+                Some(serde_json::json!({ "current_version": current }))
+            }
+            ApiError::Domain(DomainError::TransitionForbidden { allowed, .. }) => {
+                Some(serde_json::json!({ "allowed": allowed.0 }))
+            }
             _ => None,
         }
     }
@@ -120,13 +143,25 @@ pub struct ErrorBody {
 
 /// Renders an error envelope for `status`. Used for handler errors and for the bodiless
 /// errors that routing and middleware produce.
-pub fn envelope(status: StatusCode, code: &str, message: String, details: Option<serde_json::Value>) -> Response {
+pub fn envelope(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    details: Option<serde_json::Value>,
+) -> Response {
     let body = ErrorEnvelope {
-        error: ErrorBody { code: code.to_owned(), message, details, request_id: request_id::current().unwrap_or_default() },
+        error: ErrorBody {
+            code: code.to_owned(),
+            message,
+            details,
+            request_id: request_id::current().unwrap_or_default(),
+        },
     };
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }

@@ -1,5 +1,6 @@
 //! Extractors that parse input at the edge and fail with the API's own errors.
 
+use crate::app::AppState;
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,10 +15,10 @@ use serde::de::DeserializeOwned;
 /// the wrong type or a field is unknown.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -30,31 +31,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        let limit = state.settings().body_limit_bytes;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| body_error(e, limit))?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-/// Parses JSON with the path of the failing field, for precise 422 details.
+/// Parses JSON with the path of the failing field, for precise 422 details. The body must
+/// be one JSON value and nothing after it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {inner}"))
+            ApiError::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
         } else {
             let field = if path == "." { "body".to_owned() } else { path };
             let message = inner.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-            ApiError::Domain(docket_domain::DomainError::Validation(vec![FieldError::new(field, "invalid", message)]))
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            ApiError::Domain(docket_domain::DomainError::Validation(vec![
+                FieldError::new(field, "invalid", message),
+            ]))
         }
-    })
+    })?;
+    de.end().map_err(|e| {
+        ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    Ok(value)
 }
 
-pub fn body_error(e: BytesRejection) -> ApiError {
+/// The error for a body that could not be read; `limit` is the server's body limit.
+pub fn body_error(e: BytesRejection, limit: usize) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge { limit: crate::app::body_limit() }
+        ApiError::PayloadTooLarge { limit }
     } else {
         ApiError::bad_request("invalid_body", e.body_text())
     }
@@ -73,7 +92,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map(ApiQuery)
             .map_err(|e| {
                 let path = e.path().to_string();
-                ApiError::bad_request("invalid_query", format!("query parameter {path}: {}", e.into_inner()))
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("query parameter {path}: {}", e.into_inner()),
+                )
             })
     }
 }
@@ -86,16 +108,22 @@ impl<S: Send + Sync, T: std::str::FromStr + Send> FromRequestParts<S> for PathId
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NoRoute)?;
-        raw.parse().map(PathId).map_err(|_| ApiError::Domain(docket_domain::DomainError::NotFound("resource")))
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NoRoute)?;
+        raw.parse()
+            .map(PathId)
+            .map_err(|_| ApiError::Domain(docket_domain::DomainError::NotFound("resource")))
     }
 }
 
 /// The version an `If-Match` header names, if any. A tag for another resource or in
 /// another form can never match, so it becomes an impossible version.
-pub fn if_match_version(headers: &axum::http::HeaderMap, id: &docket_domain::ids::RequestId) -> Option<i64> {
+pub fn if_match_version(
+    headers: &axum::http::HeaderMap,
+    id: &docket_domain::ids::RequestId,
+) -> Option<i64> {
     let raw = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
     if raw == "*" {
         return None;

@@ -4,22 +4,30 @@
 //! - [`app`]: state, the router of all features with its middleware, and [`launch`].
 //! - [`api`]: the native REST API under `/api/v1`, one module per feature (requests,
 //!   request types, members, tokens, me); each owns its router and its wire types.
+//! - [`compat`]: the published APIs of other products (Open Notes, ServerOps, Storyden,
+//!   Collect, Gipper), served as thin translations onto the same requests, one module per
+//!   product.
 //! - [`auth`]: bearer tokens to a `Principal`.
 //! - [`middleware`]: request ids, rate limits, idempotency keys.
 //! - [`error`], [`extract`]: the one API error type and the extractors that parse input.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers, and `/docs`.
 //! - [`bootstrap`]: first-start workspace creation.
+//! - [`mail`]: the mailers (SMTP, or a folder).
+//! - [`workers`]: background work beside the server (webhook delivery).
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
+pub mod compat;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod mail;
 pub mod middleware;
 pub mod openapi;
 pub mod settings;
+pub mod workers;
 
 pub use app::{launch, router, AppState};
 pub use settings::Settings;

@@ -30,14 +30,47 @@ impl Modify for BearerToken {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("dk_…").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("dk_…")
+                    .build(),
+            ),
         );
     }
 }
 
 /// Splits the documented routes into a plain router and the document describing them.
 pub fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api).split_for_parts()
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api)
+        .split_for_parts();
+    qualify_operation_ids(&mut doc);
+    (router, doc)
+}
+
+/// Handlers are named by action inside their feature module (`requests::list`,
+/// `events::list`), so utoipa's default operation ids repeat; OpenAPI wants them unique
+/// (client generators name methods after them). Prefix each with its tag:
+/// `requests_list`, `events_list`.
+fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+            if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+                if !id.starts_with(&format!("{tag}_")) {
+                    *id = format!("{}_{id}", tag.replace([' ', '-'], "_"));
+                }
+            }
+        }
+    }
 }
 
 /// The document alone, e.g. for the snapshot test.

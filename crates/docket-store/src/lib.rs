@@ -6,22 +6,32 @@
 //!   inside the backend's transaction, so the rule and the write are atomic.
 //! - [`sqlite`]: the embedded default. One writer thread commits concurrent writes together
 //!   (group commit); readers use a small connection pool.
+//! - [`postgres`]: for several nodes on one database. Each write is a transaction that
+//!   serialises on row locks; migrations are applied by `docket migrate`, not on start.
+//! - [`portable`]: the JSON-lines export format, read and written through [`Store`].
 //! - `conformance` (feature `conformance`): the behaviour suite every backend must pass.
 //!
 //! A backend is chosen once, at start-up, from the database URL ([`open`]).
 
+pub mod portable;
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 use async_trait::async_trait;
-use docket_domain::event::Event;
-use docket_domain::ids::{MemberId, RequestId, TokenId, WorkspaceId};
+use docket_domain::email::Template;
+use docket_domain::event::{Event, EventKind};
+use docket_domain::ids::{
+    DeliveryId, EventId, MemberId, RequestId, TokenId, WebhookId, WorkspaceId,
+};
+use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery};
 use docket_domain::request::{Planned, Request, RequestType, TypeKey};
 use docket_domain::token::{Token, TokenHash};
+use docket_domain::webhook::{Attempt, Delivery, Webhook, WebhookState};
 use docket_domain::workflow::Workflow;
 use docket_domain::workspace::Workspace;
 use docket_domain::{access::Role, DomainError, Timestamp};
@@ -44,13 +54,37 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub type PlanCreate = Box<dyn FnOnce(&RequestType, i64) -> Result<Planned, DomainError> + Send>;
 
 /// Plans a change to a request given its current state and type; `Ok(None)` is "no change".
-pub type PlanChange = Box<dyn FnOnce(&Request, &RequestType) -> Result<Option<Planned>, DomainError> + Send>;
+pub type PlanChange =
+    Box<dyn FnOnce(&Request, &RequestType) -> Result<Option<Planned>, DomainError> + Send>;
+
+/// Plans one use of a public link given the link, its request and the request's type
+/// (see `docket_domain::link::plan_link_use`): the next request and event, and the link
+/// with its use counted.
+pub type PlanLinkUse = Box<
+    dyn FnOnce(&PublicLink, &Request, &RequestType) -> Result<(Planned, PublicLink), DomainError>
+        + Send,
+>;
+
+/// The public link to create together with a new request.
+#[derive(Clone, Debug)]
+pub struct NewLink {
+    pub mode: LinkMode,
+    pub expires_at: Option<Timestamp>,
+}
 
 /// What applying a [`PlanChange`] did.
 #[derive(Clone, Debug)]
 pub enum Applied {
     Changed { request: Request, event: Event },
     Unchanged(Request),
+}
+
+/// A name a client gave a request, unique per workspace within a key space (e.g. Open
+/// Notes' `request_id` in the space `opennotes.request_id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalKey {
+    pub space: String,
+    pub key: String,
 }
 
 /// A change to a member; `None` leaves a field as it is.
@@ -74,11 +108,102 @@ pub enum IdempotencyClaim {
     /// First use: run the operation, then `idempotency_complete`.
     New,
     /// Same key and same request: send this stored response again.
-    Replay { status: u16, content_type: String, body: Vec<u8> },
+    Replay(StoredResponse),
     /// Same key, different request.
     Mismatch,
     /// Same key, and the first request is still being processed.
     InFlight,
+}
+
+/// A change to a webhook; `None` leaves a field as it is. Making a webhook active clears
+/// the reason it was paused.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookChange {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<EventKind>>,
+    pub description: Option<String>,
+    pub state: Option<WebhookState>,
+}
+
+/// A delivery leased to one worker for one attempt, with what the payload is made of.
+#[derive(Clone, Debug)]
+pub struct ClaimedDelivery {
+    pub delivery: Delivery,
+    pub webhook: Webhook,
+    pub event: Event,
+    /// The request as it is now (deleted requests included).
+    pub request: Option<Request>,
+}
+
+/// What an attempt leads to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(Timestamp),
+    /// The last attempt failed: the delivery is `failed` and the webhook is paused with
+    /// this reason (sustained failure).
+    GiveUp {
+        pause_reason: String,
+    },
+}
+
+/// An email rendered from an event, waiting to be queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEmail {
+    pub workspace_id: WorkspaceId,
+    pub request_id: RequestId,
+    pub event_id: EventId,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A queued email leased to the mail worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedEmail {
+    pub id: String,
+    pub email: NewEmail,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// What sending a queued email led to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EmailOutcome {
+    Sent,
+    RetryAt {
+        at: Timestamp,
+        error: String,
+    },
+    /// Refused for good (or out of attempts): the email is `failed` and an `email.failed`
+    /// event goes on the request's timeline.
+    Failed {
+        error: String,
+    },
+}
+
+/// A response kept under an idempotency key, to be sent again on a retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    /// Other headers a client acts on (`Location`, `ETag`), in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A record being imported (`docket import`), stored exactly as exported: same ids, same
+/// numbers, same timestamps. Events get fresh `seq`s in the order given.
+#[derive(Clone, Debug)]
+pub enum Imported {
+    Workspace(Workspace),
+    Member(Member),
+    Token(Token),
+    RequestType(RequestType),
+    Request {
+        request: Box<Request>,
+        events: Vec<Event>,
+    },
 }
 
 /// Everything Docket persists. Every method is scoped to a workspace where the data is;
@@ -91,7 +216,12 @@ pub trait Store: Send + Sync + 'static {
     // Workspaces.
     /// Creates a workspace with its built-in request type, its owner and the owner's token,
     /// atomically.
-    async fn create_workspace(&self, workspace: Workspace, owner: Member, token: Token) -> Result<()>;
+    async fn create_workspace(
+        &self,
+        workspace: Workspace,
+        owner: Member,
+        token: Token,
+    ) -> Result<()>;
     async fn list_workspaces(&self) -> Result<Vec<Workspace>>;
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
 
@@ -101,7 +231,14 @@ pub trait Store: Send + Sync + 'static {
     async fn get_member(&self, ws: WorkspaceId, id: MemberId) -> Result<Option<Member>>;
     async fn member_by_email(&self, ws: WorkspaceId, email: &Email) -> Result<Option<Member>>;
     async fn list_members(&self, ws: WorkspaceId) -> Result<Vec<Member>>;
-    async fn update_member(&self, ws: WorkspaceId, id: MemberId, change: MemberChange) -> Result<Member>;
+    /// Changes a member; demoting the last owner is `Conflict { code: "last_owner" }`,
+    /// checked in the same transaction as the write.
+    async fn update_member(
+        &self,
+        ws: WorkspaceId,
+        id: MemberId,
+        change: MemberChange,
+    ) -> Result<Member>;
 
     // Tokens.
     async fn insert_token(&self, token: Token) -> Result<Token>;
@@ -118,26 +255,257 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a type; `Conflict { code: "type_exists" }` if the key is taken.
     async fn insert_request_type(&self, rtype: RequestType) -> Result<RequestType>;
     async fn list_request_types(&self, ws: WorkspaceId) -> Result<Vec<RequestType>>;
-    async fn get_request_type(&self, ws: WorkspaceId, key: &TypeKey) -> Result<Option<RequestType>>;
+    async fn get_request_type(&self, ws: WorkspaceId, key: &TypeKey)
+        -> Result<Option<RequestType>>;
     /// Changes a type; a new workflow may not drop a status requests are still in
-    /// (`Conflict { code: "status_in_use" }`).
-    async fn update_request_type(&self, ws: WorkspaceId, key: &TypeKey, change: RequestTypeChange, at: Timestamp) -> Result<RequestType>;
+    /// (`Conflict { code: "status_in_use" }`; deleted requests count, since they stay
+    /// readable with their status). A status whose category changes moves its requests'
+    /// category too, and bumps their version so cached ETags stop matching.
+    async fn update_request_type(
+        &self,
+        ws: WorkspaceId,
+        key: &TypeKey,
+        change: RequestTypeChange,
+        at: Timestamp,
+    ) -> Result<RequestType>;
 
     // Requests.
     /// Allocates the next number, runs `plan`, and stores the request and its event.
-    async fn create_request(&self, ws: WorkspaceId, type_key: &TypeKey, plan: PlanCreate) -> Result<(Request, Event)>;
+    async fn create_request(
+        &self,
+        ws: WorkspaceId,
+        type_key: &TypeKey,
+        plan: PlanCreate,
+    ) -> Result<(Request, Event)>;
+    /// Like [`Store::create_request`], and records `key` as the request's external key in
+    /// the same transaction; `Conflict { code: "external_key_taken" }` if another request
+    /// of the workspace already has it.
+    async fn create_request_with_key(
+        &self,
+        ws: WorkspaceId,
+        type_key: &TypeKey,
+        key: ExternalKey,
+        plan: PlanCreate,
+    ) -> Result<(Request, Event)>;
+    /// The request (deleted or not) a client named with this external key.
+    async fn request_by_external_key(
+        &self,
+        ws: WorkspaceId,
+        key: &ExternalKey,
+    ) -> Result<Option<Request>>;
     /// Runs `plan` on the current request and stores the result and its event atomically.
-    async fn change_request(&self, ws: WorkspaceId, id: RequestId, plan: PlanChange) -> Result<Applied>;
+    async fn change_request(
+        &self,
+        ws: WorkspaceId,
+        id: RequestId,
+        plan: PlanChange,
+    ) -> Result<Applied>;
+    /// Like `create_request`, and also creates a public link to the new request in the
+    /// same transaction, so a request is never left without the link its client asked for.
+    async fn create_request_with_link(
+        &self,
+        ws: WorkspaceId,
+        type_key: &TypeKey,
+        plan: PlanCreate,
+        link: NewLink,
+    ) -> Result<(Request, Event, PublicLink)>;
+    /// A request by its per-workspace number, deleted or not.
+    async fn request_by_number(&self, ws: WorkspaceId, number: i64) -> Result<Option<Request>>;
     /// A request, deleted or not.
     async fn get_request(&self, ws: WorkspaceId, id: RequestId) -> Result<Option<Request>>;
     /// Live (not deleted) requests matching the query, one page.
     async fn list_requests(&self, ws: WorkspaceId, query: &RequestQuery) -> Result<Page<Request>>;
     /// A request's events in order, after `after_seq`, at most `limit`.
-    async fn timeline(&self, ws: WorkspaceId, request: RequestId, after_seq: Option<i64>, limit: u32) -> Result<Vec<Event>>;
+    async fn timeline(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
+
+    // The change feed.
+    /// A workspace's events in the order they were stored, after `after_seq`, at most
+    /// `limit`: every request's, deleted or not.
+    async fn workspace_events(
+        &self,
+        ws: WorkspaceId,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
+    /// The `seq` of the workspace's newest event, 0 when it has none.
+    async fn latest_event_seq(&self, ws: WorkspaceId) -> Result<i64>;
+    /// Changes whenever this process stores an event (the value is that event's `seq`), so
+    /// live feeds wake at once instead of polling. On SQLite only this process's writes
+    /// are seen; on PostgreSQL other nodes' writes are too (`LISTEN`/`NOTIFY`), but a
+    /// dropped listener connection can miss some: feeds also poll.
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<i64>;
+
+    // Due dates.
+    /// The scheduler's step: appends `request.reminder` to each live, unfinished request
+    /// whose due time is within one of its workflow's reminder lead times, and
+    /// `request.overdue` to each whose due time passed, each once per request, due time
+    /// and lead time however many nodes ask (a reminder whose moment passed unsent while
+    /// the request became overdue is skipped). Requests are examined in pages of `limit`;
+    /// returns the events written.
+    async fn record_due_notices(&self, now: Timestamp, limit: u32) -> Result<Vec<Event>>;
+
+    // Email.
+    /// Every workspace's events after `after_seq`, in order, at most `limit`.
+    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<Event>>;
+    /// Where the outbox consumer `name` stands; a new consumer starts at the newest event
+    /// (it does not replay history).
+    async fn outbox_cursor(&self, name: &str) -> Result<i64>;
+    /// Queues `emails` and moves consumer `name` from `from_seq` to `to_seq`, atomically,
+    /// only if it still stands at `from_seq` (so two nodes never queue one event twice).
+    /// Returns whether it did.
+    async fn queue_emails(
+        &self,
+        name: &str,
+        from_seq: i64,
+        to_seq: i64,
+        emails: Vec<NewEmail>,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Queues one email outside the event planner (e.g. telling owners a webhook was
+    /// paused).
+    async fn queue_email(&self, email: NewEmail, now: Timestamp) -> Result<()>;
+    /// Leases up to `limit` due emails until `lease_until`.
+    async fn claim_emails(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<QueuedEmail>>;
+    async fn record_email(&self, id: &str, outcome: EmailOutcome, now: Timestamp) -> Result<()>;
+    /// A workspace's template overrides.
+    async fn email_templates(&self, ws: WorkspaceId) -> Result<Vec<Template>>;
+    async fn set_email_template(
+        &self,
+        ws: WorkspaceId,
+        template: Template,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Removes an override (the shipped template applies again); false if there was none.
+    async fn delete_email_template(&self, ws: WorkspaceId, name: &str) -> Result<bool>;
+
+    // Webhooks and their deliveries (the outbox is the events table: each webhook keeps a
+    // cursor into it).
+    /// Adds a webhook that receives the workspace's events from now on.
+    async fn insert_webhook(&self, webhook: Webhook) -> Result<Webhook>;
+    async fn list_webhooks(&self, ws: WorkspaceId) -> Result<Vec<Webhook>>;
+    async fn get_webhook(&self, ws: WorkspaceId, id: WebhookId) -> Result<Option<Webhook>>;
+    async fn update_webhook(
+        &self,
+        ws: WorkspaceId,
+        id: WebhookId,
+        change: WebhookChange,
+        at: Timestamp,
+    ) -> Result<Webhook>;
+    /// Removes a webhook and its delivery log.
+    async fn delete_webhook(&self, ws: WorkspaceId, id: WebhookId) -> Result<()>;
+    /// The outbox step: for every webhook (paused ones too, so nothing is missed while
+    /// paused), turns the events stored since its cursor into pending deliveries and
+    /// moves the cursor, atomically; at most `max_events` events per webhook per call.
+    /// Returns how many deliveries it queued.
+    async fn enqueue_deliveries(&self, now: Timestamp, max_events: u32) -> Result<usize>;
+    /// Leases up to `limit` pending deliveries due at `now` to the caller until
+    /// `lease_until`, at most `per_webhook` of any one active webhook, and only the oldest
+    /// pending delivery of each (webhook, request), so a request's events arrive in order.
+    /// A lease that runs out (a crashed worker) makes the delivery due again.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+        per_webhook: usize,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Records an attempt on a claimed delivery and what happens next.
+    async fn record_attempt(
+        &self,
+        id: DeliveryId,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+    ) -> Result<()>;
+    /// A webhook's deliveries, newest first, before the delivery `before`.
+    async fn list_deliveries(
+        &self,
+        ws: WorkspaceId,
+        webhook: WebhookId,
+        before: Option<DeliveryId>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+    /// Queues one event again for one webhook (a new pending delivery, due now).
+    async fn redeliver(
+        &self,
+        ws: WorkspaceId,
+        webhook: WebhookId,
+        event: EventId,
+        now: Timestamp,
+    ) -> Result<Delivery>;
+    // Public links.
+    /// Adds a public link to a live request of the workspace (`NotFound` otherwise).
+    async fn insert_link(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        link: NewLink,
+        now: Timestamp,
+    ) -> Result<PublicLink>;
+    /// A request's links, oldest first.
+    async fn links_of_request(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+    ) -> Result<Vec<PublicLink>>;
+    /// The link with this token and its request, whatever their state (the caller checks).
+    /// The one lookup not scoped to a workspace: the token is the credential.
+    async fn link_by_token(&self, token: &LinkToken) -> Result<Option<(PublicLink, Request)>>;
+    /// Revokes a link (idempotent); `NotFound` if it is not a link of this workspace.
+    async fn revoke_link(&self, ws: WorkspaceId, id: LinkId, at: Timestamp) -> Result<PublicLink>;
+    /// Moves a link's expiry (`None`: never expires); `NotFound` outside the workspace.
+    async fn set_link_expiry(
+        &self,
+        ws: WorkspaceId,
+        id: LinkId,
+        expires_at: Option<Timestamp>,
+    ) -> Result<PublicLink>;
+    /// Uses the link with this token: reads the link, its request and type, runs `plan`,
+    /// and writes the request, its event and the link's use count in one transaction, so
+    /// a one-time link is used exactly once however many callers race. `NotFound("link")`
+    /// when no link has this token.
+    async fn use_link(
+        &self,
+        token: &LinkToken,
+        plan: PlanLinkUse,
+    ) -> Result<(PublicLink, Request, Event)>;
+
+    // Export and import.
+    /// Every request of a workspace, deleted ones included, in id order after `after`.
+    async fn export_requests(
+        &self,
+        ws: WorkspaceId,
+        after: Option<RequestId>,
+        limit: u32,
+    ) -> Result<Vec<Request>>;
+    /// Stores one exported record as it is; a request also moves the workspace's next
+    /// number past its own. Conflicts (an existing slug, email, key) are refused as usual.
+    async fn import(&self, record: Imported) -> Result<()>;
 
     // Idempotency keys, scoped by the caller's credential.
-    async fn idempotency_claim(&self, scope: [u8; 32], key: &str, fingerprint: [u8; 32], now: Timestamp) -> Result<IdempotencyClaim>;
-    async fn idempotency_complete(&self, scope: [u8; 32], key: &str, status: u16, content_type: &str, body: &[u8]) -> Result<()>;
+    async fn idempotency_claim(
+        &self,
+        scope: [u8; 32],
+        key: &str,
+        fingerprint: [u8; 32],
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim>;
+    async fn idempotency_complete(
+        &self,
+        scope: [u8; 32],
+        key: &str,
+        response: StoredResponse,
+    ) -> Result<()>;
     /// Forgets a claim whose operation failed on the server, so a retry can run.
     async fn idempotency_release(&self, scope: [u8; 32], key: &str) -> Result<()>;
 }
@@ -145,30 +513,93 @@ pub trait Store: Send + Sync + 'static {
 /// Where and how to store data.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// `sqlite:path` or none for `<data_dir>/docket.db`.
+    /// `sqlite:PATH`, `postgres://...` / `postgresql://...`, or none for
+    /// `<data_dir>/docket.db`.
     pub database_url: Option<String>,
     pub data_dir: std::path::PathBuf,
+    /// Apply pending PostgreSQL migrations when opening. SQLite always migrates on open
+    /// (one process owns the file); a PostgreSQL schema is shared by every node, so it is
+    /// changed only when the operator says so.
+    pub migrate: bool,
 }
 
-/// Opens the backend the configuration names, migrating it to the current schema.
-pub async fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
-    let path = match config.database_url.as_deref() {
-        None | Some("") => config.data_dir.join("docket.db"),
-        Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-            Some(path) => Path::new(path).to_path_buf(),
-            None => anyhow::bail!("unsupported database URL (expected sqlite:PATH): {}", redact(url)),
-        },
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+/// The backend a database URL names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl StoreConfig {
+    /// Which backend, from the URL's scheme.
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        match self.database_url.as_deref() {
+            None | Some("") => Ok(Backend::Sqlite(self.data_dir.join("docket.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Backend::Postgres(url.to_owned()))
+            }
+            Some(url) => match url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                Some(path) => Ok(Backend::Sqlite(Path::new(path).to_path_buf())),
+                None => anyhow::bail!(
+                    "unsupported database URL (expected sqlite:PATH or postgres://...): {}",
+                    redact(url)
+                ),
+            },
+        }
     }
-    Ok(Arc::new(sqlite::SqliteStore::open(&path)?))
+}
+
+/// Opens the backend the configuration names. SQLite is migrated to the current schema;
+/// PostgreSQL is migrated if `config.migrate`, and otherwise refused while its schema is
+/// behind this build (the operator runs `docket migrate`).
+pub async fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+    match config.backend()? {
+        Backend::Sqlite(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            Ok(Arc::new(sqlite::SqliteStore::open(&path)?))
+        }
+        Backend::Postgres(url) => {
+            let store = postgres::PgStore::connect(&url).await?;
+            if config.migrate {
+                store.migrate().await?;
+            }
+            match store.schema_state().await? {
+                postgres::SchemaState::Current => Ok(Arc::new(store)),
+                postgres::SchemaState::Behind { pending } => anyhow::bail!(
+                    "the PostgreSQL database at {} is behind this docket's schema (pending migrations: {pending:?}); \
+                     run `docket migrate` first, or start with `--migrate` (DOCKET_MIGRATE=true)",
+                    redact(&url)
+                ),
+                postgres::SchemaState::Ahead { unknown } => anyhow::bail!(
+                    "the PostgreSQL database at {} has migrations this docket does not know ({unknown:?}); upgrade docket",
+                    redact(&url)
+                ),
+            }
+        }
+    }
+}
+
+/// Brings the configured database to the current schema (`docket migrate`).
+pub async fn migrate(config: &StoreConfig) -> anyhow::Result<()> {
+    open(&StoreConfig {
+        migrate: true,
+        ..config.clone()
+    })
+    .await
+    .map(drop)
 }
 
 /// A database URL with any password removed, for error messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_owned(),
     }
 }

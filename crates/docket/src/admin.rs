@@ -53,9 +53,25 @@ pub enum Admin {
 
 pub async fn run(store: &dyn Store, cmd: Admin) -> anyhow::Result<()> {
     match cmd {
-        Admin::CreateWorkspace { name, slug, owner_email, owner_name } => {
-            let made = docket_http::bootstrap::create_workspace(store, &name, &slug, &owner_email, &owner_name, None).await?;
-            println!("workspace {} ({}) created", made.workspace.slug, made.workspace.id);
+        Admin::CreateWorkspace {
+            name,
+            slug,
+            owner_email,
+            owner_name,
+        } => {
+            let made = docket_http::bootstrap::create_workspace(
+                store,
+                &name,
+                &slug,
+                &owner_email,
+                &owner_name,
+                None,
+            )
+            .await?;
+            println!(
+                "workspace {} ({}) created",
+                made.workspace.slug, made.workspace.id
+            );
             println!("owner token (shown once): {}", made.secret.expose());
         }
         Admin::ListWorkspaces => {
@@ -63,24 +79,57 @@ pub async fn run(store: &dyn Store, cmd: Admin) -> anyhow::Result<()> {
                 println!("{}\t{}\t{}", w.slug, w.id, w.name);
             }
         }
-        Admin::AddMember { workspace, email, name, role } => {
-            let ws = store.workspace_by_slug(&workspace).await?.ok_or_else(|| anyhow!("no workspace {workspace}"))?;
+        Admin::AddMember {
+            workspace,
+            email,
+            name,
+            role,
+        } => {
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await?
+                .ok_or_else(|| anyhow!("no workspace {workspace}"))?;
             let role: Role = role.parse().map_err(|e: String| anyhow!(e))?;
             let email = Email::parse(&email).map_err(|e| anyhow!("email: {}", e.message))?;
-            let member = NewMember::new(email, &name, role).map_err(|e| anyhow!("{}: {}", e.field, e.message))?.into_member(ws.id, docket_domain::now());
+            let member = NewMember::new(email, &name, role)
+                .map_err(|e| anyhow!("{}: {}", e.field, e.message))?
+                .into_member(ws.id, docket_domain::now());
             let member = store.insert_member(member).await?;
-            println!("member {} ({}) added as {}", member.email.as_str(), member.id, member.role);
+            println!(
+                "member {} ({}) added as {}",
+                member.email.as_str(),
+                member.id,
+                member.role
+            );
         }
-        Admin::IssueToken { workspace, member, name, scopes, expires_in_days } => {
-            let ws = store.workspace_by_slug(&workspace).await?.ok_or_else(|| anyhow!("no workspace {workspace}"))?;
-            let member = match member {
-                Some(email) => {
-                    let email = Email::parse(&email).map_err(|e| anyhow!("member: {}", e.message))?;
-                    Some(store.member_by_email(ws.id, &email).await?.ok_or_else(|| anyhow!("no member {} in {workspace}", email.as_str()))?)
-                }
-                None => None,
-            };
-            let scopes: Vec<Scope> = scopes.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().map_err(|e: String| anyhow!(e))).collect::<anyhow::Result<_>>()?;
+        Admin::IssueToken {
+            workspace,
+            member,
+            name,
+            scopes,
+            expires_in_days,
+        } => {
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await?
+                .ok_or_else(|| anyhow!("no workspace {workspace}"))?;
+            let member =
+                match member {
+                    Some(email) => {
+                        let email =
+                            Email::parse(&email).map_err(|e| anyhow!("member: {}", e.message))?;
+                        Some(store.member_by_email(ws.id, &email).await?.ok_or_else(|| {
+                            anyhow!("no member {} in {workspace}", email.as_str())
+                        })?)
+                    }
+                    None => None,
+                };
+            let scopes: Vec<Scope> = scopes
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|e: String| anyhow!(e)))
+                .collect::<anyhow::Result<_>>()?;
             if let Some(m) = &member {
                 if let Some(s) = scopes.iter().find(|s| !m.role.scopes().contains(**s)) {
                     bail!("the {} role does not allow {s}", m.role);
@@ -89,9 +138,24 @@ pub async fn run(store: &dyn Store, cmd: Admin) -> anyhow::Result<()> {
             let now = docket_domain::now();
             let expires_at = expires_in_days.map(|d| now + chrono::TimeDelta::days(d));
             let secret = TokenSecret::generate();
-            let token = Token::new(ws.id, member.map(|m| m.id), &name, scopes, expires_at, &secret, now);
-            let token = store.insert_token(token).await.context("issuing the token")?;
-            println!("token {} issued (shown once): {}", token.id, secret.expose());
+            let token = Token::new(
+                ws.id,
+                member.map(|m| m.id),
+                &name,
+                scopes,
+                expires_at,
+                &secret,
+                now,
+            );
+            let token = store
+                .insert_token(token)
+                .await
+                .context("issuing the token")?;
+            println!(
+                "token {} issued (shown once): {}",
+                token.id,
+                secret.expose()
+            );
         }
     }
     Ok(())

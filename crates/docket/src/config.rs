@@ -17,14 +17,81 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the embedded database (and later, files) live.
     pub data_dir: PathBuf,
-    /// `sqlite:PATH`; empty for `<data_dir>/docket.db`.
+    /// `sqlite:PATH` or `postgres://user:password@host/db`; empty for
+    /// `<data_dir>/docket.db`.
     pub database_url: Option<String>,
+    /// Apply pending PostgreSQL migrations when `serve` starts. Off by default: a schema
+    /// shared by several nodes changes when the operator runs `docket migrate`, and
+    /// `serve` refuses to start on a schema that is behind. SQLite always migrates on
+    /// start.
+    pub migrate: bool,
     /// Email of the owner created on first start.
     pub owner_email: String,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// Webhook delivery.
+    pub webhooks: WebhookConfig,
+    /// Milliseconds between passes of the due-date scheduler (overdue notices, reminders).
+    pub scheduler_interval_ms: u64,
+    /// Email.
+    pub mail: MailConfig,
+}
+
+/// Email: over SMTP when `smtp_host` is set, else written to `<data_dir>/mail/*.eml`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The `From` address.
+    pub from: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_tls: docket_http::settings::SmtpTls,
+    pub smtp_username: Option<String>,
+    /// Never printed by `docket config`.
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<String>,
+    /// Milliseconds to wait after each failed attempt.
+    pub retry_schedule_ms: Vec<u64>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "docket@localhost".into(),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: docket_http::settings::SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            retry_schedule_ms: docket_http::settings::default_mail_retry_schedule_ms(),
+        }
+    }
+}
+
+/// Webhook delivery (see `docket_http::Settings`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Allow targets on loopback, private and link-local addresses.
+    pub allow_private: bool,
+    /// Seconds one attempt may take.
+    pub timeout_secs: u64,
+    /// Milliseconds to wait after each failed attempt; then the webhook is paused.
+    pub retry_schedule_ms: Vec<u64>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        let s = Settings::default();
+        Self {
+            allow_private: s.webhooks_allow_private,
+            timeout_secs: s.webhook_timeout_secs,
+            retry_schedule_ms: s.webhook_retry_schedule_ms,
+        }
+    }
 }
 
 /// HTTP limits (see `docket_http::Settings`).
@@ -35,6 +102,10 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    /// The address people and clients reach Docket at, e.g. `https://desk.example.com`;
+    /// public links (`/content_requests/{token}`, `/p/{token}`) are built on it. Defaults
+    /// to `http://<listen>`.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -43,9 +114,13 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("docket-data"),
             database_url: None,
+            migrate: false,
             owner_email: "owner@docket.localhost".into(),
             log_json: false,
             http: HttpConfig::default(),
+            webhooks: WebhookConfig::default(),
+            scheduler_interval_ms: Settings::default().scheduler_interval_ms,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -58,17 +133,41 @@ impl Default for HttpConfig {
             request_timeout_secs: s.request_timeout_secs,
             rate_limit_per_second: s.rate_limit_per_second,
             rate_limit_burst: s.rate_limit_burst,
+            public_url: None,
         }
     }
 }
 
-impl HttpConfig {
+impl Config {
+    /// What the server is told.
     pub fn settings(&self) -> Settings {
         Settings {
-            body_limit_bytes: self.body_limit_bytes,
-            request_timeout_secs: self.request_timeout_secs,
-            rate_limit_per_second: self.rate_limit_per_second,
-            rate_limit_burst: self.rate_limit_burst,
+            body_limit_bytes: self.http.body_limit_bytes,
+            request_timeout_secs: self.http.request_timeout_secs,
+            rate_limit_per_second: self.http.rate_limit_per_second,
+            rate_limit_burst: self.http.rate_limit_burst,
+            webhooks_allow_private: self.webhooks.allow_private,
+            webhook_timeout_secs: self.webhooks.timeout_secs,
+            webhook_retry_schedule_ms: self.webhooks.retry_schedule_ms.clone(),
+            scheduler_interval_ms: self.scheduler_interval_ms,
+            workers: true,
+            mail: Some(docket_http::settings::MailSettings {
+                from: self.mail.from.clone(),
+                smtp: self
+                    .mail
+                    .smtp_host
+                    .clone()
+                    .map(|host| docket_http::settings::SmtpSettings {
+                        host,
+                        port: self.mail.smtp_port,
+                        tls: self.mail.smtp_tls,
+                        username: self.mail.smtp_username.clone(),
+                        password: self.mail.smtp_password.clone(),
+                    }),
+                folder: self.data_dir.join("mail"),
+                retry_schedule_ms: self.mail.retry_schedule_ms.clone(),
+            }),
+            public_url: self.http.public_url.clone().unwrap_or_default(),
         }
     }
 }
@@ -85,9 +184,12 @@ pub struct Overrides {
     /// Data directory [default: ./docket-data].
     #[arg(long, env = "DOCKET_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL (`sqlite:PATH`).
+    /// Database URL (`sqlite:PATH` or `postgres://...`).
     #[arg(long, env = "DOCKET_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Apply pending PostgreSQL migrations on start (`--migrate`, or `--migrate=false`).
+    #[arg(long, env = "DOCKET_MIGRATE", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub migrate: Option<bool>,
     /// Owner email for the workspace created on first start.
     #[arg(long, env = "DOCKET_OWNER_EMAIL", global = true)]
     pub owner_email: Option<String>,
@@ -106,13 +208,54 @@ pub struct Overrides {
     /// Burst allowance per credential.
     #[arg(long, env = "DOCKET_RATE_LIMIT_BURST", global = true)]
     pub rate_limit_burst: Option<u32>,
+    /// Let webhooks target loopback and private addresses.
+    #[arg(long, env = "DOCKET_WEBHOOKS_ALLOW_PRIVATE", global = true)]
+    pub webhooks_allow_private: Option<bool>,
+    /// Seconds one webhook attempt may take.
+    #[arg(long, env = "DOCKET_WEBHOOK_TIMEOUT_SECS", global = true)]
+    pub webhook_timeout_secs: Option<u64>,
+    /// Milliseconds between failed webhook attempts, comma-separated.
+    #[arg(
+        long,
+        env = "DOCKET_WEBHOOK_RETRY_SCHEDULE_MS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub webhook_retry_schedule_ms: Option<Vec<u64>>,
+    /// Milliseconds between the due-date scheduler's passes.
+    #[arg(long, env = "DOCKET_SCHEDULER_INTERVAL_MS", global = true)]
+    pub scheduler_interval_ms: Option<u64>,
+    /// The `From` address of Docket's email.
+    #[arg(long, env = "DOCKET_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// SMTP server; without it, email is written to <data-dir>/mail.
+    #[arg(long, env = "DOCKET_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "DOCKET_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// none, starttls or tls.
+    #[arg(long, env = "DOCKET_SMTP_TLS", global = true)]
+    pub smtp_tls: Option<docket_http::settings::SmtpTls>,
+    #[arg(long, env = "DOCKET_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+    #[arg(
+        long,
+        env = "DOCKET_SMTP_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<String>,
+    /// Public base URL for links [default: http://<listen>].
+    #[arg(long, env = "DOCKET_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
 }
 
 impl Config {
     pub fn load(o: &Overrides) -> anyhow::Result<Self> {
         let mut c = match &o.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
                 toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             }
             None => Config::default(),
@@ -128,10 +271,33 @@ impl Config {
         set!(data_dir <- o.data_dir);
         set!(owner_email <- o.owner_email);
         set!(log_json <- o.log_json);
+        set!(migrate <- o.migrate);
         set!(http.body_limit_bytes <- o.body_limit_bytes);
         set!(http.request_timeout_secs <- o.request_timeout_secs);
         set!(http.rate_limit_per_second <- o.rate_limit_per_second);
         set!(http.rate_limit_burst <- o.rate_limit_burst);
+        set!(webhooks.allow_private <- o.webhooks_allow_private);
+        set!(webhooks.timeout_secs <- o.webhook_timeout_secs);
+        set!(webhooks.retry_schedule_ms <- o.webhook_retry_schedule_ms);
+        set!(scheduler_interval_ms <- o.scheduler_interval_ms);
+        set!(mail.from <- o.mail_from);
+        set!(mail.smtp_port <- o.smtp_port);
+        set!(mail.smtp_tls <- o.smtp_tls);
+        if o.smtp_host.is_some() {
+            c.mail.smtp_host = o.smtp_host.clone();
+        }
+        if o.smtp_username.is_some() {
+            c.mail.smtp_username = o.smtp_username.clone();
+        }
+        if o.smtp_password.is_some() {
+            c.mail.smtp_password = o.smtp_password.clone();
+        }
+        if o.public_url.is_some() {
+            c.http.public_url = o.public_url.clone();
+        }
+        if c.http.public_url.as_deref().is_none_or(str::is_empty) {
+            c.http.public_url = Some(format!("http://{}", c.listen));
+        }
         if o.database_url.is_some() {
             c.database_url = o.database_url.clone();
         }
@@ -139,6 +305,10 @@ impl Config {
     }
 
     pub fn store(&self) -> docket_store::StoreConfig {
-        docket_store::StoreConfig { database_url: self.database_url.clone(), data_dir: self.data_dir.clone() }
+        docket_store::StoreConfig {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            migrate: self.migrate,
+        }
     }
 }

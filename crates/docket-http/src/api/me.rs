@@ -31,10 +31,20 @@ pub struct Me {
 #[utoipa::path(get, path = "/me", tag = "me", responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Me>, ApiError> {
     let store = state.store();
-    let workspace = store.list_workspaces().await?.into_iter().find(|w| w.id == p.workspace_id).ok_or(DomainError::NotFound("workspace"))?;
+    let workspace = store
+        .list_workspaces()
+        .await?
+        .into_iter()
+        .find(|w| w.id == p.workspace_id)
+        .ok_or(DomainError::NotFound("workspace"))?;
     let member = match p.member_id() {
         Some(id) => store.get_member(p.workspace_id, id).await?,
         None => None,
     };
-    Ok(Json(Me { workspace, member, token_id: p.token_id, scopes: p.scopes().to_vec() }))
+    Ok(Json(Me {
+        workspace,
+        member,
+        token_id: p.token_id,
+        scopes: p.scopes().to_vec(),
+    }))
 }

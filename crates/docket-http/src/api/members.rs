@@ -17,7 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, update))
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -43,54 +45,98 @@ pub struct UpdateMember {
 /// Only owners make or unmake owners.
 fn check_owner_grant(p: &Principal, role: Role) -> Result<(), ApiError> {
     if role == Role::Owner && p.role().is_some_and(|r| r != Role::Owner) {
-        return Err(DomainError::Forbidden("only an owner may grant or remove the owner role".into()).into());
+        return Err(DomainError::Forbidden(
+            "only an owner may grant or remove the owner role".into(),
+        )
+        .into());
     }
     Ok(())
 }
 
 #[utoipa::path(get, path = "/members", tag = "members", responses((status = 200, body = MemberList)))]
-pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<MemberList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<MemberList>, ApiError> {
     p.require(Scope::MembersRead)?;
-    Ok(Json(MemberList { items: state.store().list_members(p.workspace_id).await? }))
+    Ok(Json(MemberList {
+        items: state.store().list_members(p.workspace_id).await?,
+    }))
 }
 
 #[utoipa::path(get, path = "/members/{id}", tag = "members", params(("id" = String, Path)), responses((status = 200, body = Member), (status = 404, body = crate::error::ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<MemberId>) -> Result<Json<Member>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<MemberId>,
+) -> Result<Json<Member>, ApiError> {
     p.require(Scope::MembersRead)?;
-    Ok(Json(state.store().get_member(p.workspace_id, id).await?.ok_or(DomainError::NotFound("member"))?))
+    Ok(Json(
+        state
+            .store()
+            .get_member(p.workspace_id, id)
+            .await?
+            .ok_or(DomainError::NotFound("member"))?,
+    ))
 }
 
 #[utoipa::path(post, path = "/members", tag = "members", request_body = CreateMember,
     responses((status = 201, body = Member), (status = 409, description = "`email_taken`", body = crate::error::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body): ApiJson<CreateMember>) -> Result<(StatusCode, Json<Member>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<CreateMember>,
+) -> Result<(StatusCode, Json<Member>), ApiError> {
     p.require(Scope::MembersWrite)?;
     check_owner_grant(&p, body.role)?;
-    let new = NewMember::new(body.email, &body.name, body.role).map_err(|e| DomainError::Validation(vec![e]))?;
-    let member = state.store().insert_member(new.into_member(p.workspace_id, docket_domain::now())).await?;
+    let new = NewMember::new(body.email, &body.name, body.role)
+        .map_err(|e| DomainError::Validation(vec![e]))?;
+    let member = state
+        .store()
+        .insert_member(new.into_member(p.workspace_id, docket_domain::now()))
+        .await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 
 #[utoipa::path(patch, path = "/members/{id}", tag = "members", params(("id" = String, Path)), request_body = UpdateMember,
     responses((status = 200, body = Member), (status = 409, description = "`last_owner`", body = crate::error::ErrorEnvelope)))]
-pub async fn update(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<MemberId>, ApiJson(body): ApiJson<UpdateMember>) -> Result<Json<Member>, ApiError> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<MemberId>,
+    ApiJson(body): ApiJson<UpdateMember>,
+) -> Result<Json<Member>, ApiError> {
     p.require(Scope::MembersWrite)?;
     let store = state.store();
-    let current = store.get_member(p.workspace_id, id).await?.ok_or(DomainError::NotFound("member"))?;
+    let current = store
+        .get_member(p.workspace_id, id)
+        .await?
+        .ok_or(DomainError::NotFound("member"))?;
     if let Some(role) = body.role {
         if role != current.role {
             check_owner_grant(&p, role)?;
             check_owner_grant(&p, current.role)?;
-            if current.role == Role::Owner {
-                let owners = store.list_members(p.workspace_id).await?.iter().filter(|m| m.role == Role::Owner).count();
-                if owners <= 1 {
-                    return Err(DomainError::Conflict { code: "last_owner", message: "a workspace keeps at least one owner".into() }.into());
-                }
-            }
+            // The last-owner rule is checked by the store, in the write's transaction.
         }
     }
     let name = match body.name {
-        Some(n) => Some(NewMember::new(current.email.clone(), &n, current.role).map_err(|e| DomainError::Validation(vec![e]))?.name),
+        Some(n) => Some(
+            NewMember::new(current.email.clone(), &n, current.role)
+                .map_err(|e| DomainError::Validation(vec![e]))?
+                .name,
+        ),
         None => None,
     };
-    Ok(Json(store.update_member(p.workspace_id, id, MemberChange { name, role: body.role }).await?))
+    Ok(Json(
+        store
+            .update_member(
+                p.workspace_id,
+                id,
+                MemberChange {
+                    name,
+                    role: body.role,
+                },
+            )
+            .await?,
+    ))
 }

@@ -1,11 +1,14 @@
 //! The native API, served under `/api/v1`: one module per feature, each with its router.
 
+pub mod email_templates;
+pub mod events;
 pub mod me;
 pub mod members;
 pub mod request_types;
 pub mod requests;
-mod time;
+pub(crate) mod time;
 pub mod tokens;
+pub mod webhooks;
 
 use crate::app::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +19,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(request_types::router())
         .merge(members::router())
         .merge(tokens::router())
-        .merge(me::router());
+        .merge(me::router())
+        .merge(events::router())
+        .merge(webhooks::router())
+        .merge(email_templates::router());
     OpenApiRouter::new().nest("/api/v1", v1)
 }

@@ -18,7 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, update))
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -51,7 +53,11 @@ fn parse_key(key: &str) -> Result<TypeKey, ApiError> {
 fn validate_name(name: &str) -> Result<String, FieldError> {
     let n = name.trim();
     if n.is_empty() || n.chars().count() > 100 {
-        Err(FieldError::new("name", "invalid", "a name has 1-100 characters"))
+        Err(FieldError::new(
+            "name",
+            "invalid",
+            "a name has 1-100 characters",
+        ))
     } else {
         Ok(n.to_owned())
     }
@@ -62,22 +68,41 @@ fn validate_workflow(input: WorkflowInput) -> Result<Workflow, DomainError> {
 }
 
 #[utoipa::path(get, path = "/request-types", tag = "request types", responses((status = 200, body = RequestTypeList)))]
-pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<RequestTypeList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<RequestTypeList>, ApiError> {
     p.require(Scope::RequestsRead)?;
-    Ok(Json(RequestTypeList { items: state.store().list_request_types(p.workspace_id).await? }))
+    Ok(Json(RequestTypeList {
+        items: state.store().list_request_types(p.workspace_id).await?,
+    }))
 }
 
 #[utoipa::path(get, path = "/request-types/{key}", tag = "request types", params(("key" = String, Path)),
     responses((status = 200, body = RequestType), (status = 404, body = crate::error::ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, Auth(p): Auth, Path(key): Path<String>) -> Result<Json<RequestType>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(key): Path<String>,
+) -> Result<Json<RequestType>, ApiError> {
     p.require(Scope::RequestsRead)?;
     let key = parse_key(&key)?;
-    Ok(Json(state.store().get_request_type(p.workspace_id, &key).await?.ok_or(DomainError::NotFound("request type"))?))
+    Ok(Json(
+        state
+            .store()
+            .get_request_type(p.workspace_id, &key)
+            .await?
+            .ok_or(DomainError::NotFound("request type"))?,
+    ))
 }
 
 #[utoipa::path(post, path = "/request-types", tag = "request types", request_body = CreateRequestType,
     responses((status = 201, body = RequestType), (status = 409, description = "`type_exists`", body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body): ApiJson<CreateRequestType>) -> Result<(StatusCode, Json<RequestType>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<CreateRequestType>,
+) -> Result<(StatusCode, Json<RequestType>), ApiError> {
     p.require(Scope::WorkflowsWrite)?;
     let name = validate_name(&body.name).map_err(|e| DomainError::Validation(vec![e]))?;
     let now = docket_domain::now();
@@ -91,18 +116,60 @@ pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body):
         created_at: now,
         updated_at: now,
     };
-    Ok((StatusCode::CREATED, Json(state.store().insert_request_type(rtype).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store().insert_request_type(rtype).await?),
+    ))
 }
 
 #[utoipa::path(patch, path = "/request-types/{key}", tag = "request types", params(("key" = String, Path)), request_body = UpdateRequestType,
     responses((status = 200, body = RequestType), (status = 409, description = "`status_in_use`", body = crate::error::ErrorEnvelope)))]
-pub async fn update(State(state): State<AppState>, Auth(p): Auth, Path(key): Path<String>, ApiJson(body): ApiJson<UpdateRequestType>) -> Result<Json<RequestType>, ApiError> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<UpdateRequestType>,
+) -> Result<Json<RequestType>, ApiError> {
     p.require(Scope::WorkflowsWrite)?;
     let key = parse_key(&key)?;
     let change = RequestTypeChange {
-        name: body.name.as_deref().map(validate_name).transpose().map_err(|e| DomainError::Validation(vec![e]))?,
+        name: body
+            .name
+            .as_deref()
+            .map(validate_name)
+            .transpose()
+            .map_err(|e| DomainError::Validation(vec![e]))?,
         description: body.description,
         workflow: body.workflow.map(validate_workflow).transpose()?,
     };
-    Ok(Json(state.store().update_request_type(p.workspace_id, &key, change, docket_domain::now()).await?))
+    Ok(Json(
+        state
+            .store()
+            .update_request_type(p.workspace_id, &key, change, docket_domain::now())
+            .await?,
+    ))
+}
+
+/// The type `builtin.key` of its workspace, inserting `builtin` if the workspace does not
+/// have it yet. Built-in types (the Collect campaign, Gipper's content requests) are made
+/// on first use, so workspaces created before them get them too; once made they are
+/// ordinary types, and a workspace may extend their workflows.
+pub async fn ensure_builtin(
+    store: &dyn docket_store::Store,
+    builtin: RequestType,
+) -> Result<RequestType, docket_store::StoreError> {
+    let ws = builtin.workspace_id;
+    let key = builtin.key.clone();
+    if let Some(t) = store.get_request_type(ws, &key).await? {
+        return Ok(t);
+    }
+    match store.insert_request_type(builtin).await {
+        Ok(t) => Ok(t),
+        // Made by a concurrent call: use that one.
+        Err(docket_store::StoreError::Domain(DomainError::Conflict { .. })) => store
+            .get_request_type(ws, &key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("request type {} vanished", key.as_str()).into()),
+        Err(e) => Err(e),
+    }
 }

@@ -14,5 +14,9 @@ pub fn parse_instant(field: &str, s: &str) -> Result<Timestamp, ApiError> {
             return Ok(docket_domain::from_micros(t.and_utc().timestamp_micros()));
         }
     }
-    Err(ApiError::invalid(field, "invalid_time", format!("{s:?} is not an RFC 3339 timestamp or a YYYY-MM-DD date")))
+    Err(ApiError::invalid(
+        field,
+        "invalid_time",
+        format!("{s:?} is not an RFC 3339 timestamp or a YYYY-MM-DD date"),
+    ))
 }

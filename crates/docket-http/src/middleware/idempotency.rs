@@ -16,8 +16,12 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use docket_store::IdempotencyClaim;
+use docket_store::{IdempotencyClaim, StoredResponse};
 use sha2::{Digest, Sha256};
+
+/// Headers besides `Content-Type` that a replay sends again, because clients act on them.
+const REPLAYED_HEADERS: [header::HeaderName; 3] =
+    [header::LOCATION, header::ETAG, header::LAST_MODIFIED];
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
@@ -31,16 +35,30 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     }
 }
 
-async fn run(state: AppState, key: HeaderValue, req: Request, next: Next) -> Result<Response, Response> {
+async fn run(
+    state: AppState,
+    key: HeaderValue,
+    req: Request,
+    next: Next,
+) -> Result<Response, Response> {
     let key = key
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "an Idempotency-Key has 1-255 visible ASCII characters").into_response())?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "an Idempotency-Key has 1-255 visible ASCII characters",
+            )
+            .into_response()
+        })?
         .to_owned();
     let scope = client_key(req.headers(), None);
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, crate::app::body_limit()).await.map_err(|_| ApiError::PayloadTooLarge { limit: crate::app::body_limit() }.into_response())?;
+    let limit = state.settings().body_limit_bytes;
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit }.into_response())?;
     let mut h = Sha256::new();
     h.update(parts.method.as_str().as_bytes());
     h.update(b" ");
@@ -50,14 +68,30 @@ async fn run(state: AppState, key: HeaderValue, req: Request, next: Next) -> Res
     let fingerprint: [u8; 32] = h.finalize().into();
 
     let store = state.store();
-    match store.idempotency_claim(scope, &key, fingerprint, docket_domain::now()).await.map_err(|e| ApiError::from(e).into_response())? {
-        IdempotencyClaim::Replay { status, content_type, body } => {
-            let mut response = Response::new(Body::from(body));
-            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            if let Ok(ct) = HeaderValue::from_str(&content_type) {
-                response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    match store
+        .idempotency_claim(scope, &key, fingerprint, docket_domain::now())
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+    {
+        IdempotencyClaim::Replay(stored) => {
+            let mut response = Response::new(Body::from(stored.body));
+            *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let headers = std::iter::once((
+                header::CONTENT_TYPE.as_str().to_owned(),
+                stored.content_type,
+            ))
+            .chain(stored.headers);
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
             }
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return Ok(response);
         }
         IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyMismatch.into_response()),
@@ -65,9 +99,15 @@ async fn run(state: AppState, key: HeaderValue, req: Request, next: Next) -> Res
         IdempotencyClaim::New => {}
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let status = response.status();
-    let transient = status.is_server_error() || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS);
+    let transient = status.is_server_error()
+        || matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+        );
     if transient {
         if let Err(e) = store.idempotency_release(scope, &key).await {
             tracing::error!(error = %e, "could not release an idempotency key");
@@ -77,10 +117,30 @@ async fn run(state: AppState, key: HeaderValue, req: Request, next: Next) -> Res
     let (parts, body) = response.into_parts();
     let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
-        Err(e) => return Ok(ApiError::Internal(anyhow::anyhow!("could not buffer a response: {e}")).into_response()),
+        Err(e) => {
+            return Ok(
+                ApiError::Internal(anyhow::anyhow!("could not buffer a response: {e}"))
+                    .into_response(),
+            )
+        }
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    if let Err(e) = store.idempotency_complete(scope, &key, status.as_u16(), &content_type, &bytes).await {
+    let header_text = |name: &header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        content_type: header_text(&header::CONTENT_TYPE).unwrap_or_default(),
+        headers: REPLAYED_HEADERS
+            .iter()
+            .filter_map(|name| Some((name.as_str().to_owned(), header_text(name)?)))
+            .collect(),
+        body: bytes.to_vec(),
+    };
+    if let Err(e) = store.idempotency_complete(scope, &key, stored).await {
         tracing::error!(error = %e, "could not store an idempotent response");
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))

@@ -18,13 +18,23 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-type Limiter = RateLimiter<[u8; 32], DefaultKeyedStateStore<[u8; 32]>, DefaultClock, StateInformationMiddleware>;
+type Limiter = RateLimiter<
+    [u8; 32],
+    DefaultKeyedStateStore<[u8; 32]>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
+
+/// Renders the 429 for a client that must wait `secs` seconds; each API speaks its own
+/// error format (see `compat/`), the native one is the default.
+pub type Rejection = fn(secs: u64) -> Response;
 
 #[derive(Clone)]
 pub struct RateLimit {
     limiter: Arc<Limiter>,
     per_second: u32,
     burst: u32,
+    reject: Rejection,
 }
 
 impl RateLimit {
@@ -33,8 +43,23 @@ impl RateLimit {
         let burst = burst.max(1);
         let quota = Quota::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
-        let limiter = Arc::new(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>());
-        Self { limiter, per_second, burst }
+        let limiter =
+            Arc::new(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>());
+        Self {
+            limiter,
+            per_second,
+            burst,
+            reject: native_rejection,
+        }
+    }
+
+    /// The same limiter (the same buckets: a credential has one budget across every API),
+    /// answering 429 with `reject`.
+    pub fn rejecting_with(&self, reject: Rejection) -> Self {
+        Self {
+            reject,
+            ..self.clone()
+        }
     }
 
     /// Forgets idle keys; run periodically so presented junk credentials do not pile up.
@@ -52,13 +77,20 @@ pub fn client_key(headers: &HeaderMap, peer: Option<SocketAddr>) -> [u8; 32] {
     let mut h = Sha256::new();
     match credential {
         Some(c) => h.update(&c),
-        None => h.update(peer.map(|p| p.ip().to_string()).unwrap_or_default().as_bytes()),
+        None => h.update(
+            peer.map(|p| p.ip().to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        ),
     }
     h.finalize().into()
 }
 
 pub async fn layer(State(limit): State<RateLimit>, req: Request, next: Next) -> Response {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let key = client_key(req.headers(), peer);
     match limit.limiter.check_key(&key) {
         Ok(snapshot) => {
@@ -72,18 +104,22 @@ pub async fn layer(State(limit): State<RateLimit>, req: Request, next: Next) -> 
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut response = envelope(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests; retry in {secs} s"),
-                None,
-            );
+            let mut response = (limit.reject)(secs);
             let h = response.headers_mut();
             headers(h, limit.burst, 0, secs as u32);
             h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
             response
         }
     }
+}
+
+fn native_rejection(secs: u64) -> Response {
+    envelope(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests; retry in {secs} s"),
+        None,
+    )
 }
 
 fn headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset: u32) {

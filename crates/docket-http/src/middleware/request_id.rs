@@ -23,15 +23,24 @@ pub fn current() -> Option<String> {
 
 fn sane(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic())).then(|| s.to_owned())
+    (!s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| s.to_owned())
 }
 
 pub async fn layer(mut req: Request, next: Next) -> Response {
-    let id = req.headers().get(&X_REQUEST_ID).and_then(sane).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(sane)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
-    let mut response = REQUEST_ID.scope(id.clone(), async move { envelope_bodiless_errors(next.run(req).await) }).await;
+    let mut response = REQUEST_ID
+        .scope(id.clone(), async move {
+            envelope_bodiless_errors(next.run(req).await)
+        })
+        .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
@@ -46,14 +55,19 @@ fn envelope_bodiless_errors(response: Response) -> Response {
         return response;
     }
     let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route does not accept that method"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not accept that method",
+        ),
         StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long and was abandoned"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
         StatusCode::NOT_FOUND => ("not_found", "no such route"),
         _ if status.is_server_error() => ("internal", "internal error"),
         _ => ("bad_request", "the request could not be handled"),
     };
-    let mut out = REQUEST_ID.sync_scope(current().unwrap_or_default(), || envelope(status, code, message.to_owned(), None));
+    let mut out = REQUEST_ID.sync_scope(current().unwrap_or_default(), || {
+        envelope(status, code, message.to_owned(), None)
+    });
     for (name, value) in response.headers() {
         if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
             out.headers_mut().insert(name.clone(), value.clone());

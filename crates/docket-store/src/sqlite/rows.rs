@@ -3,8 +3,11 @@
 use crate::Result;
 use docket_domain::access::Role;
 use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::link::{LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
-use docket_domain::query::{search_terms, Direction, MemberFilter, Page, RequestQuery, SortKey, Cursor};
+use docket_domain::query::{
+    search_terms, Cursor, Direction, MemberFilter, Page, RequestQuery, SortKey,
+};
 use docket_domain::request::{Request, RequestType, Subject, TypeKey};
 use docket_domain::token::{Token, TokenHash};
 use docket_domain::workflow::{StatusKey, Workflow, WorkflowInput};
@@ -24,21 +27,44 @@ pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
 
 /// A stored value that no longer parses is corruption, reported as a conversion failure.
 fn bad(col: usize, e: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.to_string().into())
+    rusqlite::Error::FromSqlConversionFailure(
+        col,
+        rusqlite::types::Type::Text,
+        e.to_string().into(),
+    )
 }
 
-fn parsed<T, E: std::fmt::Display>(row: &Row<'_>, col: usize, f: impl FnOnce(&str) -> Result<T, E>) -> rusqlite::Result<T> {
+fn parsed<T, E: std::fmt::Display>(
+    row: &Row<'_>,
+    col: usize,
+    f: impl FnOnce(&str) -> Result<T, E>,
+) -> rusqlite::Result<T> {
     let s: String = row.get(col)?;
     f(&s).map_err(|e| bad(col, e))
 }
 
-fn parsed_opt<T, E: std::fmt::Display>(row: &Row<'_>, col: usize, f: impl FnOnce(&str) -> Result<T, E>) -> rusqlite::Result<Option<T>> {
+fn parsed_opt<T, E: std::fmt::Display>(
+    row: &Row<'_>,
+    col: usize,
+    f: impl FnOnce(&str) -> Result<T, E>,
+) -> rusqlite::Result<Option<T>> {
     let s: Option<String> = row.get(col)?;
     s.map(|s| f(&s).map_err(|e| bad(col, e))).transpose()
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, col: usize) -> rusqlite::Result<T> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    col: usize,
+) -> rusqlite::Result<T> {
     parsed(row, col, |s| serde_json::from_str(s))
+}
+
+/// A JSON column that may be null (rows written before the column existed): the default.
+pub(crate) fn json_or_default<T: serde::de::DeserializeOwned + Default>(
+    row: &Row<'_>,
+    col: usize,
+) -> rusqlite::Result<T> {
+    Ok(parsed_opt(row, col, |s| serde_json::from_str(s))?.unwrap_or_default())
 }
 
 fn time(row: &Row<'_>, col: usize) -> rusqlite::Result<Timestamp> {
@@ -50,7 +76,12 @@ fn time_opt(row: &Row<'_>, col: usize) -> rusqlite::Result<Option<Timestamp>> {
 }
 
 pub(crate) fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
-    Ok(Workspace { id: parsed(row, 0, str::parse)?, name: row.get(1)?, slug: row.get(2)?, created_at: time(row, 3)? })
+    Ok(Workspace {
+        id: parsed(row, 0, str::parse)?,
+        name: row.get(1)?,
+        slug: row.get(2)?,
+        created_at: time(row, 3)?,
+    })
 }
 
 pub(crate) const MEMBER_COLUMNS: &str = "id, workspace_id, email, name, role, created_at";
@@ -75,7 +106,10 @@ pub(crate) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<Token> {
         workspace_id: parsed(row, 1, str::parse)?,
         member_id: parsed_opt(row, 2, str::parse)?,
         name: row.get(3)?,
-        hash: TokenHash(hash.try_into().map_err(|_| bad(4, "token hash is not 32 bytes"))?),
+        hash: TokenHash(
+            hash.try_into()
+                .map_err(|_| bad(4, "token hash is not 32 bytes"))?,
+        ),
         scopes: json(row, 5)?,
         expires_at: time_opt(row, 6)?,
         last_used_at: time_opt(row, 7)?,
@@ -84,7 +118,8 @@ pub(crate) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<Token> {
     })
 }
 
-pub(crate) const REQUEST_TYPE_COLUMNS: &str = "id, workspace_id, key, name, description, workflow, created_at, updated_at";
+pub(crate) const REQUEST_TYPE_COLUMNS: &str =
+    "id, workspace_id, key, name, description, workflow, created_at, updated_at";
 
 pub(crate) fn request_type_from_row(row: &Row<'_>) -> rusqlite::Result<RequestType> {
     let input: WorkflowInput = json(row, 5)?;
@@ -94,7 +129,8 @@ pub(crate) fn request_type_from_row(row: &Row<'_>) -> rusqlite::Result<RequestTy
         key: parsed(row, 2, TypeKey::parse)?,
         name: row.get(3)?,
         description: row.get(4)?,
-        workflow: Workflow::new(input).map_err(|e| bad(5, format!("stored workflow is invalid: {e:?}")))?,
+        workflow: Workflow::new(input)
+            .map_err(|e| bad(5, format!("stored workflow is invalid: {e:?}")))?,
         created_at: time(row, 6)?,
         updated_at: time(row, 7)?,
     })
@@ -104,7 +140,10 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, workspace_id, number, type_id, typ
      requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at";
 
 pub(crate) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
-    let subject = match (row.get::<_, Option<String>>(14)?, row.get::<_, Option<String>>(15)?) {
+    let subject = match (
+        row.get::<_, Option<String>>(14)?,
+        row.get::<_, Option<String>>(15)?,
+    ) {
         (Some(kind), Some(id)) => Some(Subject { kind, id }),
         _ => None,
     };
@@ -161,29 +200,83 @@ pub(crate) fn insert_request(c: &Connection, r: &Request) -> rusqlite::Result<us
 
 /// Writes the planned row only if the stored version is still the one the plan was made
 /// from; returns the number of rows changed (0 means someone else got there first).
-pub(crate) fn update_request(c: &Connection, r: &Request, expected_version: i64) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "update requests set title = ?1, description = ?2, status = ?3, category = ?4, assignee_id = ?5, due_at = ?6,
-             data = ?7, tags = ?8, subject_kind = ?9, subject_id = ?10, version = ?11, updated_at = ?12, deleted_at = ?13
-         where id = ?14 and version = ?15",
-    )?
-    .execute(params![
-        r.title,
-        r.description,
-        r.status.as_str(),
-        r.category.as_str(),
-        r.assignee_id.map(|m| m.to_string()),
-        r.due_at.map(micros),
-        serde_json::to_string(&r.data).unwrap_or_else(|_| "{}".into()),
-        serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()),
-        r.subject.as_ref().map(|s| s.kind.as_str()),
-        r.subject.as_ref().map(|s| s.id.as_str()),
-        r.version,
-        micros(r.updated_at),
-        r.deleted_at.map(micros),
-        r.id.to_string(),
-        expected_version,
-    ])
+/// Writes the columns of `after` that differ from `before` (plus version and updated_at),
+/// if the stored version is still `before.version`. Only changed columns are set because
+/// SQLite rewrites an index entry for every indexed column named in `set`, changed or not:
+/// a status change then touches the status and updated-at indexes, not all seven.
+pub(crate) fn update_request(
+    c: &Connection,
+    before: &Request,
+    after: &Request,
+) -> rusqlite::Result<usize> {
+    let mut sql = String::from("update requests set version = ?1, updated_at = ?2");
+    let mut values: Vec<Sql> = vec![
+        Sql::Integer(after.version),
+        Sql::Integer(micros(after.updated_at)),
+    ];
+    let mut set = |column: &str, value: Sql| {
+        values.push(value);
+        let _ = write!(sql, ", {column} = ?{}", values.len());
+    };
+    let text = |s: &str| Sql::Text(s.to_owned());
+    let opt_text = |s: Option<String>| s.map_or(Sql::Null, Sql::Text);
+    let opt_int = |i: Option<i64>| i.map_or(Sql::Null, Sql::Integer);
+    if after.title != before.title {
+        set("title", text(&after.title));
+    }
+    if after.description != before.description {
+        set("description", text(&after.description));
+    }
+    if after.status != before.status {
+        set("status", text(after.status.as_str()));
+    }
+    if after.category != before.category {
+        set("category", text(after.category.as_str()));
+    }
+    if after.assignee_id != before.assignee_id {
+        set(
+            "assignee_id",
+            opt_text(after.assignee_id.map(|m| m.to_string())),
+        );
+    }
+    if after.due_at != before.due_at {
+        set("due_at", opt_int(after.due_at.map(micros)));
+    }
+    if after.data != before.data {
+        set(
+            "data",
+            Sql::Text(serde_json::to_string(&after.data).unwrap_or_else(|_| "{}".into())),
+        );
+    }
+    if after.tags != before.tags {
+        set(
+            "tags",
+            Sql::Text(serde_json::to_string(&after.tags).unwrap_or_else(|_| "[]".into())),
+        );
+    }
+    if after.subject != before.subject {
+        set(
+            "subject_kind",
+            opt_text(after.subject.as_ref().map(|s| s.kind.clone())),
+        );
+        set(
+            "subject_id",
+            opt_text(after.subject.as_ref().map(|s| s.id.clone())),
+        );
+    }
+    if after.deleted_at != before.deleted_at {
+        set("deleted_at", opt_int(after.deleted_at.map(micros)));
+    }
+    values.push(Sql::Text(after.id.to_string()));
+    values.push(Sql::Integer(before.version));
+    let _ = write!(
+        sql,
+        " where id = ?{} and version = ?{}",
+        values.len() - 1,
+        values.len()
+    );
+    c.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))
 }
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment";
@@ -219,7 +312,10 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         workspace_id: parsed(row, 2, str::parse)?,
         request_id: parsed(row, 3, str::parse)?,
         kind: parsed(row, 4, |s| EventKind::parse(s).ok_or("unknown event kind"))?,
-        actor: Actor { member_id: parsed_opt(row, 5, str::parse)?, token_id: parsed_opt(row, 6, str::parse)? },
+        actor: Actor {
+            member_id: parsed_opt(row, 5, str::parse)?,
+            token_id: parsed_opt(row, 6, str::parse)?,
+        },
         at: time(row, 7)?,
         changes: json(row, 8)?,
         comment: row.get(9)?,
@@ -236,8 +332,14 @@ fn sort_expression(sort: SortKey) -> &'static str {
 }
 
 /// Builds the list query from fixed SQL fragments; every client value is a bound parameter.
-pub(crate) fn list_requests(c: &Connection, ws: docket_domain::ids::WorkspaceId, q: &RequestQuery) -> Result<Page<Request>> {
-    let mut sql = format!("select {REQUEST_COLUMNS} from requests where workspace_id = ? and deleted_at is null");
+pub(crate) fn list_requests(
+    c: &Connection,
+    ws: docket_domain::ids::WorkspaceId,
+    q: &RequestQuery,
+) -> Result<Page<Request>> {
+    let mut sql = format!(
+        "select {REQUEST_COLUMNS} from requests where workspace_id = ? and deleted_at is null"
+    );
     let mut args: Vec<Sql> = vec![Sql::Text(ws.to_string())];
     let mut arg = |sql: &mut String, fragment: &str, value: Sql| {
         sql.push_str(fragment);
@@ -246,23 +348,39 @@ pub(crate) fn list_requests(c: &Connection, ws: docket_domain::ids::WorkspaceId,
     if !q.statuses.is_empty() {
         sql.push_str(" and status in (");
         for (i, s) in q.statuses.iter().enumerate() {
-            arg(&mut sql, if i == 0 { "?" } else { ", ?" }, Sql::Text(s.as_str().to_owned()));
+            arg(
+                &mut sql,
+                if i == 0 { "?" } else { ", ?" },
+                Sql::Text(s.as_str().to_owned()),
+            );
         }
         sql.push(')');
     }
     if !q.categories.is_empty() {
         sql.push_str(" and category in (");
         for (i, s) in q.categories.iter().enumerate() {
-            arg(&mut sql, if i == 0 { "?" } else { ", ?" }, Sql::Text(s.as_str().to_owned()));
+            arg(
+                &mut sql,
+                if i == 0 { "?" } else { ", ?" },
+                Sql::Text(s.as_str().to_owned()),
+            );
         }
         sql.push(')');
     }
     if let Some(t) = &q.type_key {
-        arg(&mut sql, " and type_key = ?", Sql::Text(t.as_str().to_owned()));
+        arg(
+            &mut sql,
+            " and type_key = ?",
+            Sql::Text(t.as_str().to_owned()),
+        );
     }
     for (column, filter) in [("assignee_id", q.assignee), ("requester_id", q.requester)] {
         match filter {
-            Some(MemberFilter::Is(m)) => arg(&mut sql, &format!(" and {column} = ?"), Sql::Text(m.to_string())),
+            Some(MemberFilter::Is(m)) => arg(
+                &mut sql,
+                &format!(" and {column} = ?"),
+                Sql::Text(m.to_string()),
+            ),
             Some(MemberFilter::Nobody) => {
                 let _ = write!(sql, " and {column} is null");
             }
@@ -270,7 +388,11 @@ pub(crate) fn list_requests(c: &Connection, ws: docket_domain::ids::WorkspaceId,
         }
     }
     if let Some(tag) = &q.tag {
-        arg(&mut sql, " and exists (select 1 from json_each(requests.tags) where json_each.value = ?)", Sql::Text(tag.clone()));
+        arg(
+            &mut sql,
+            " and exists (select 1 from json_each(requests.tags) where json_each.value = ?)",
+            Sql::Text(tag.clone()),
+        );
     }
     if let Some(t) = q.due_before {
         arg(&mut sql, " and due_at < ?", Sql::Integer(micros(t)));
@@ -279,16 +401,27 @@ pub(crate) fn list_requests(c: &Connection, ws: docket_domain::ids::WorkspaceId,
         arg(&mut sql, " and due_at > ?", Sql::Integer(micros(t)));
     }
     if let Some(t) = q.overdue_at {
-        arg(&mut sql, " and due_at < ? and category not in ('done', 'canceled')", Sql::Integer(micros(t)));
+        arg(
+            &mut sql,
+            " and due_at < ? and category not in ('done', 'canceled')",
+            Sql::Integer(micros(t)),
+        );
     }
     if let Some(text) = &q.text {
         let terms = search_terms(text);
         if terms.is_empty() {
-            return Ok(Page { items: Vec::new(), next: None });
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
         }
         // Each term quoted (so it is never FTS syntax) and prefix-matched; all must match.
         let fts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
-        arg(&mut sql, " and rowid in (select rowid from requests_fts where requests_fts match ?)", Sql::Text(fts.join(" ")));
+        arg(
+            &mut sql,
+            " and rowid in (select rowid from requests_fts where requests_fts match ?)",
+            Sql::Text(fts.join(" ")),
+        );
     }
     let key = sort_expression(q.sort);
     let (cmp, order) = match q.direction {
@@ -304,7 +437,9 @@ pub(crate) fn list_requests(c: &Connection, ws: docket_domain::ids::WorkspaceId,
     args.push(Sql::Integer(i64::from(q.limit) + 1));
 
     let mut stmt = c.prepare_cached(&sql)?;
-    let mut items: Vec<Request> = stmt.query_map(rusqlite::params_from_iter(args), request_from_row)?.collect::<rusqlite::Result<_>>()?;
+    let mut items: Vec<Request> = stmt
+        .query_map(rusqlite::params_from_iter(args), request_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     let next = if items.len() > q.limit as usize {
         items.truncate(q.limit as usize);
         items.last().map(|r| Cursor::after(q.sort, r))
@@ -312,4 +447,38 @@ pub(crate) fn list_requests(c: &Connection, ws: docket_domain::ids::WorkspaceId,
         None
     };
     Ok(Page { items, next })
+}
+
+pub(crate) const LINK_COLUMNS: &str =
+    "id, workspace_id, request_id, token, mode, expires_at, revoked_at, used_count, created_at";
+
+pub(crate) fn link_from_row(row: &Row<'_>) -> rusqlite::Result<PublicLink> {
+    Ok(PublicLink {
+        id: parsed(row, 0, str::parse)?,
+        workspace_id: parsed(row, 1, str::parse)?,
+        request_id: parsed(row, 2, str::parse)?,
+        token: parsed(row, 3, |s| LinkToken::parse(s).ok_or("not a link token"))?,
+        mode: parsed(row, 4, |s| LinkMode::parse(s).ok_or("unknown link mode"))?,
+        expires_at: time_opt(row, 5)?,
+        revoked_at: time_opt(row, 6)?,
+        used_count: row.get(7)?,
+        created_at: time(row, 8)?,
+    })
+}
+
+pub(crate) fn insert_link(c: &Connection, l: &PublicLink) -> rusqlite::Result<usize> {
+    c.prepare_cached(&format!(
+        "insert into request_links ({LINK_COLUMNS}) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(params![
+        l.id.to_string(),
+        l.workspace_id.to_string(),
+        l.request_id.to_string(),
+        l.token.as_str(),
+        l.mode.as_str(),
+        l.expires_at.map(micros),
+        l.revoked_at.map(micros),
+        l.used_count,
+        micros(l.created_at),
+    ])
 }

@@ -49,15 +49,26 @@ pub struct CommentList {
     pub items: Vec<Comment>,
 }
 
-#[utoipa::path(get, path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "list_comments", path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)),
     responses((status = 200, description = "Comments, oldest first", body = CommentList)))]
-pub async fn list(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>) -> Result<Json<CommentList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<RequestId>,
+) -> Result<Json<CommentList>, ApiError> {
     p.require(Scope::RequestsRead)?;
-    state.store().get_request(p.workspace_id, id).await?.ok_or(DomainError::NotFound("request"))?;
+    state
+        .store()
+        .get_request(p.workspace_id, id)
+        .await?
+        .ok_or(DomainError::NotFound("request"))?;
     let mut items = Vec::new();
     let mut after = None;
     loop {
-        let events = state.store().timeline(p.workspace_id, id, after, 500).await?;
+        let events = state
+            .store()
+            .timeline(p.workspace_id, id, after, 500)
+            .await?;
         let done = events.len() < 500;
         after = events.last().map(|e| e.seq);
         items.extend(events.into_iter().filter_map(Comment::from_event));
@@ -68,16 +79,31 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth, PathId(id): Path
     Ok(Json(CommentList { items }))
 }
 
-#[utoipa::path(post, path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)), request_body = NewComment,
+#[utoipa::path(post, operation_id = "create_comment", path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)), request_body = NewComment,
     responses((status = 201, description = "Added to the timeline", body = Comment)))]
-pub async fn create(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>, ApiJson(body): ApiJson<NewComment>) -> Result<(StatusCode, Json<Comment>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<RequestId>,
+    ApiJson(body): ApiJson<NewComment>,
+) -> Result<(StatusCode, Json<Comment>), ApiError> {
     let now = docket_domain::now();
     let applied = state
         .store()
-        .change_request(p.workspace_id, id, Box::new(move |current, _| plan_comment(&p, current, &body.body, now).map(Some)))
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, _| plan_comment(&p, current, &body.body, now).map(Some)),
+        )
         .await?;
     match applied {
-        Applied::Changed { event, .. } => Comment::from_event(event).map(|c| (StatusCode::CREATED, Json(c))).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a comment plan made a non-comment event"))),
-        Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!("a comment plan changed nothing"))),
+        Applied::Changed { event, .. } => Comment::from_event(event)
+            .map(|c| (StatusCode::CREATED, Json(c)))
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("a comment plan made a non-comment event"))
+            }),
+        Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!(
+            "a comment plan changed nothing"
+        ))),
     }
 }

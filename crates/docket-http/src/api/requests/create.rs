@@ -39,12 +39,30 @@ pub struct CreateRequest {
         (status = 422, description = "Invalid fields", body = crate::error::ErrorEnvelope),
         (status = 403, description = "Missing requests:write", body = crate::error::ErrorEnvelope),
     ))]
-pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body): ApiJson<CreateRequest>) -> Result<(StatusCode, HeaderMap, Json<RequestView>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<RequestView>), ApiError> {
     p.require(Scope::RequestsWrite)?;
-    let due_at = body.due_at.as_deref().map(|d| parse_instant("due_at", d)).transpose()?;
+    let due_at = body
+        .due_at
+        .as_deref()
+        .map(|d| parse_instant("due_at", d))
+        .transpose()?;
     if let Some(assignee) = body.assignee_id {
-        if state.store().get_member(p.workspace_id, assignee).await?.is_none() {
-            return Err(DomainError::invalid("assignee_id", "unknown_member", "no member with this id in the workspace").into());
+        if state
+            .store()
+            .get_member(p.workspace_id, assignee)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::invalid(
+                "assignee_id",
+                "unknown_member",
+                "no member with this id in the workspace",
+            )
+            .into());
         }
     }
     let input = NewRequest {
@@ -61,11 +79,19 @@ pub async fn create(State(state): State<AppState>, Auth(p): Auth, ApiJson(body):
     let now = docket_domain::now();
     let (request, _event) = state
         .store()
-        .create_request(p.workspace_id, &type_key, Box::new(move |rtype, number| plan_create(&principal, rtype, input, number, now)))
+        .create_request(
+            p.workspace_id,
+            &type_key,
+            Box::new(move |rtype, number| plan_create(&principal, rtype, input, number, now)),
+        )
         .await?;
     let mut headers = etag_header(&request);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/requests/{}", request.id)) {
         headers.insert(header::LOCATION, v);
     }
-    Ok((StatusCode::CREATED, headers, Json(RequestView::new(request))))
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(RequestView::new(request)),
+    ))
 }

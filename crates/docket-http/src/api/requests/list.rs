@@ -9,7 +9,9 @@ use crate::extract::ApiQuery;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::{Principal, Scope};
-use docket_domain::query::{Cursor, Direction, MemberFilter, RequestQuery, SortKey, DEFAULT_LIMIT, MAX_LIMIT};
+use docket_domain::query::{
+    Cursor, Direction, MemberFilter, RequestQuery, SortKey, DEFAULT_LIMIT, MAX_LIMIT,
+};
 use docket_domain::request::TypeKey;
 use docket_domain::workflow::{Category, StatusKey};
 use serde::{Deserialize, Serialize};
@@ -60,12 +62,19 @@ pub struct RequestList {
         (status = 200, description = "One page of requests", body = RequestList),
         (status = 400, description = "A parameter does not parse", body = crate::error::ErrorEnvelope),
     ))]
-pub async fn list(State(state): State<AppState>, Auth(p): Auth, ApiQuery(params): ApiQuery<ListParams>) -> Result<Json<RequestList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<RequestList>, ApiError> {
     p.require(Scope::RequestsRead)?;
     let query = to_query(&p, params)?;
     let page = state.store().list_requests(p.workspace_id, &query).await?;
     let next_cursor = page.next.map(|c| c.encode(query.sort, query.direction));
-    Ok(Json(RequestList { items: page.items.into_iter().map(RequestView::new).collect(), next_cursor }))
+    Ok(Json(RequestList {
+        items: page.items.into_iter().map(RequestView::new).collect(),
+        next_cursor,
+    }))
 }
 
 fn query_error(message: String) -> ApiError {
@@ -79,8 +88,14 @@ fn split(s: &str) -> impl Iterator<Item = &str> {
 fn member_filter(p: &Principal, name: &str, value: &str) -> Result<MemberFilter, ApiError> {
     match value {
         "none" => Ok(MemberFilter::Nobody),
-        "me" => p.member_id().map(MemberFilter::Is).ok_or_else(|| query_error(format!("{name}=me needs a member's token"))),
-        id => id.parse().map(MemberFilter::Is).map_err(|_| query_error(format!("{name} must be a member id, me or none"))),
+        "me" => p
+            .member_id()
+            .map(MemberFilter::Is)
+            .ok_or_else(|| query_error(format!("{name}=me needs a member's token"))),
+        id => id
+            .parse()
+            .map(MemberFilter::Is)
+            .map_err(|_| query_error(format!("{name} must be a member id, me or none"))),
     }
 }
 
@@ -88,19 +103,51 @@ fn member_filter(p: &Principal, name: &str, value: &str) -> Result<MemberFilter,
 pub fn to_query(p: &Principal, params: ListParams) -> Result<RequestQuery, ApiError> {
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(query_error(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(query_error(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
     }
     let sort = params.sort.unwrap_or_default();
     let direction = params.direction.unwrap_or_default();
     let time = |name: &str, v: Option<String>| -> Result<_, ApiError> {
-        v.map(|v| parse_instant(name, &v).map_err(|_| query_error(format!("{name} must be an RFC 3339 timestamp or a date")))).transpose()
+        v.map(|v| {
+            parse_instant(name, &v)
+                .map_err(|_| query_error(format!("{name} must be an RFC 3339 timestamp or a date")))
+        })
+        .transpose()
     };
     Ok(RequestQuery {
-        statuses: params.status.as_deref().map(split).into_iter().flatten().map(|s| StatusKey::parse(s).map_err(query_error)).collect::<Result<_, _>>()?,
-        categories: params.category.as_deref().map(split).into_iter().flatten().map(|s| s.parse::<Category>().map_err(query_error)).collect::<Result<_, _>>()?,
-        type_key: params.type_key.as_deref().map(|t| TypeKey::parse(t).map_err(query_error)).transpose()?,
-        assignee: params.assignee.as_deref().map(|v| member_filter(p, "assignee", v)).transpose()?,
-        requester: params.requester.as_deref().map(|v| member_filter(p, "requester", v)).transpose()?,
+        statuses: params
+            .status
+            .as_deref()
+            .map(split)
+            .into_iter()
+            .flatten()
+            .map(|s| StatusKey::parse(s).map_err(query_error))
+            .collect::<Result<_, _>>()?,
+        categories: params
+            .category
+            .as_deref()
+            .map(split)
+            .into_iter()
+            .flatten()
+            .map(|s| s.parse::<Category>().map_err(query_error))
+            .collect::<Result<_, _>>()?,
+        type_key: params
+            .type_key
+            .as_deref()
+            .map(|t| TypeKey::parse(t).map_err(query_error))
+            .transpose()?,
+        assignee: params
+            .assignee
+            .as_deref()
+            .map(|v| member_filter(p, "assignee", v))
+            .transpose()?,
+        requester: params
+            .requester
+            .as_deref()
+            .map(|v| member_filter(p, "requester", v))
+            .transpose()?,
         tag: params.tag,
         due_before: time("due_before", params.due_before)?,
         due_after: time("due_after", params.due_after)?,
@@ -109,6 +156,13 @@ pub fn to_query(p: &Principal, params: ListParams) -> Result<RequestQuery, ApiEr
         sort,
         direction,
         limit,
-        after: params.cursor.as_deref().map(|c| Cursor::decode(c, sort, direction).map_err(|e| ApiError::bad_request("invalid_cursor", e))).transpose()?,
+        after: params
+            .cursor
+            .as_deref()
+            .map(|c| {
+                Cursor::decode(c, sort, direction)
+                    .map_err(|e| ApiError::bad_request("invalid_cursor", e))
+            })
+            .transpose()?,
     })
 }

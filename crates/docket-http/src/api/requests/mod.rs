@@ -1,7 +1,9 @@
-//! Requests: create, read, list, update, delete, timeline, comments and transitions.
+//! Requests: create, read, list, update, delete, timeline, comments, transitions and
+//! public links.
 
 mod comments;
 mod create;
+mod links;
 mod list;
 mod read;
 mod timeline;
@@ -22,6 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(timeline::timeline))
         .routes(routes!(comments::list, comments::create))
         .routes(routes!(transitions::transitions))
+        .routes(routes!(links::create, links::list))
+        .routes(routes!(links::revoke))
 }
 
 /// A request as the API shows it.

@@ -21,9 +21,18 @@ use docket_domain::DomainError;
         (status = 404, description = "No such request in this workspace", body = crate::error::ErrorEnvelope),
         (status = 410, description = "Deleted", body = crate::error::ErrorEnvelope),
     ))]
-pub async fn get(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<RequestId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     p.require(Scope::RequestsRead)?;
-    let request = state.store().get_request(p.workspace_id, id).await?.ok_or(DomainError::NotFound("request"))?;
+    let request = state
+        .store()
+        .get_request(p.workspace_id, id)
+        .await?
+        .ok_or(DomainError::NotFound("request"))?;
     if request.deleted_at.is_some() {
         return Err(DomainError::Gone.into());
     }

@@ -31,15 +31,41 @@ pub struct Timeline {
 
 #[utoipa::path(get, path = "/requests/{id}/timeline", tag = "requests", params(("id" = String, Path), TimelineParams),
     responses((status = 200, description = "Events, oldest first", body = Timeline)))]
-pub async fn timeline(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>, ApiQuery(params): ApiQuery<TimelineParams>) -> Result<Json<Timeline>, ApiError> {
+pub async fn timeline(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<RequestId>,
+    ApiQuery(params): ApiQuery<TimelineParams>,
+) -> Result<Json<Timeline>, ApiError> {
     p.require(Scope::RequestsRead)?;
     let limit = params.limit.unwrap_or(MAX_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
     }
-    let after = params.cursor.as_deref().map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this list handed out"))).transpose()?;
-    state.store().get_request(p.workspace_id, id).await?.ok_or(DomainError::NotFound("request"))?;
-    let items = state.store().timeline(p.workspace_id, id, after, limit + 1).await?;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_cursor",
+                    "the cursor is not one this list handed out",
+                )
+            })
+        })
+        .transpose()?;
+    state
+        .store()
+        .get_request(p.workspace_id, id)
+        .await?
+        .ok_or(DomainError::NotFound("request"))?;
+    let items = state
+        .store()
+        .timeline(p.workspace_id, id, after, limit + 1)
+        .await?;
     Ok(Json(page(items, limit)))
 }
 

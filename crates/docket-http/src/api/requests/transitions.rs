@@ -45,11 +45,21 @@ pub struct Blocked {
 
 #[utoipa::path(get, path = "/requests/{id}/transitions", tag = "requests", params(("id" = String, Path)),
     responses((status = 200, description = "Available and unavailable moves", body = Transitions)))]
-pub async fn transitions(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>) -> Result<Json<Transitions>, ApiError> {
+pub async fn transitions(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<RequestId>,
+) -> Result<Json<Transitions>, ApiError> {
     p.require(Scope::RequestsRead)?;
     let store = state.store();
-    let request = store.get_request(p.workspace_id, id).await?.ok_or(DomainError::NotFound("request"))?;
-    let rtype = store.get_request_type(p.workspace_id, &request.type_key).await?.ok_or(DomainError::NotFound("request type"))?;
+    let request = store
+        .get_request(p.workspace_id, id)
+        .await?
+        .ok_or(DomainError::NotFound("request"))?;
+    let rtype = store
+        .get_request_type(p.workspace_id, &request.type_key)
+        .await?
+        .ok_or(DomainError::NotFound("request type"))?;
     let me = p.member_id();
     let relation = Relation {
         principal: Some(&p),
@@ -59,7 +69,12 @@ pub async fn transitions(State(state): State<AppState>, Auth(p): Auth, PathId(id
     };
     let mut available = Vec::new();
     let mut unavailable = Vec::new();
-    for s in rtype.workflow.statuses().iter().filter(|s| s.key != request.status) {
+    for s in rtype
+        .workflow
+        .statuses()
+        .iter()
+        .filter(|s| s.key != request.status)
+    {
         let blocked = |reason: &str, message: String, allowed: Vec<Party>| Blocked {
             to: s.key.clone(),
             label: s.label.clone(),
@@ -69,22 +84,36 @@ pub async fn transitions(State(state): State<AppState>, Auth(p): Auth, PathId(id
             allowed,
         };
         let verdict = if request.deleted_at.is_some() {
-            Err(blocked("deleted", "the request was deleted".into(), Vec::new()))
+            Err(blocked(
+                "deleted",
+                "the request was deleted".into(),
+                Vec::new(),
+            ))
         } else if let Err(e) = p.require(Scope::RequestsWrite) {
             Err(blocked("missing_scope", e.to_string(), Vec::new()))
         } else {
             match rtype.workflow.decide(&request.status, &s.key, &relation) {
                 Ok(()) => Ok(()),
                 Err(e) => match &e {
-                    DomainError::TransitionForbidden { allowed, .. } => Err(blocked("not_permitted", e.to_string(), allowed.0.clone())),
+                    DomainError::TransitionForbidden { allowed, .. } => {
+                        Err(blocked("not_permitted", e.to_string(), allowed.0.clone()))
+                    }
                     _ => Err(blocked("no_transition", e.to_string(), Vec::new())),
                 },
             }
         };
         match verdict {
-            Ok(()) => available.push(Target { to: s.key.clone(), label: s.label.clone(), category: s.category }),
+            Ok(()) => available.push(Target {
+                to: s.key.clone(),
+                label: s.label.clone(),
+                category: s.category,
+            }),
             Err(b) => unavailable.push(b),
         }
     }
-    Ok(Json(Transitions { status: request.status, available, unavailable }))
+    Ok(Json(Transitions {
+        status: request.status,
+        available,
+        unavailable,
+    }))
 }

@@ -63,8 +63,18 @@ pub async fn update(
         Patch::Keep => Patch::Keep,
     };
     if let Patch::Set(assignee) = body.assignee_id {
-        if state.store().get_member(p.workspace_id, assignee).await?.is_none() {
-            return Err(DomainError::invalid("assignee_id", "unknown_member", "no member with this id in the workspace").into());
+        if state
+            .store()
+            .get_member(p.workspace_id, assignee)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::invalid(
+                "assignee_id",
+                "unknown_member",
+                "no member with this id in the workspace",
+            )
+            .into());
         }
     }
     let patch = RequestPatch {
@@ -81,7 +91,13 @@ pub async fn update(
     let now = docket_domain::now();
     let applied = state
         .store()
-        .change_request(p.workspace_id, id, Box::new(move |current, rtype| plan_update(&p, current, &rtype.workflow, patch, expected, now)))
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, rtype| {
+                plan_update(&p, current, &rtype.workflow, patch, expected, now)
+            }),
+        )
         .await?;
     let request = match applied {
         Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
@@ -96,12 +112,21 @@ pub async fn update(
         (status = 403, description = "Only the requester or a manager may delete", body = crate::error::ErrorEnvelope),
         (status = 410, description = "Already deleted", body = crate::error::ErrorEnvelope),
     ))]
-pub async fn delete(State(state): State<AppState>, Auth(p): Auth, PathId(id): PathId<RequestId>, headers: HeaderMap) -> Result<axum::http::StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId<RequestId>,
+    headers: HeaderMap,
+) -> Result<axum::http::StatusCode, ApiError> {
     let expected = if_match_version(&headers, &id);
     let now = docket_domain::now();
     state
         .store()
-        .change_request(p.workspace_id, id, Box::new(move |current, _| plan_delete(&p, current, expected, now).map(Some)))
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, _| plan_delete(&p, current, expected, now).map(Some)),
+        )
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -105,8 +105,10 @@ begin
     values (new.rowid, new.title, new.description, new.data);
 end;
 
+-- seq is the rowid: events are never deleted, so it only grows (no AUTOINCREMENT, which
+-- would rewrite sqlite_sequence on every insert).
 create table events (
-    seq integer primary key autoincrement,
+    seq integer primary key,
     id text not null unique,
     workspace_id text not null references workspaces (id),
     request_id text not null references requests (id),

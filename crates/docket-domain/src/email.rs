@@ -1,0 +1,325 @@
+//! Email notifications: which events send which message to whom, and the templates a
+//! workspace can override.
+//!
+//! The rules, in [`messages_for`]:
+//! - a request assigned to someone: the new assignee is told (`assigned`);
+//! - a reminder or an overdue notice: the assignee, or the requester when unassigned
+//!   (`reminder`, `overdue`);
+//! - a move into a status the workflow lists in `notify_contact_on`: the request's contact,
+//!   `data.contact.email` (`status_changed`);
+//! - a message queued by a compatible API (Collect's `send*Message` flags): its recipient,
+//!   with the template it names.
+//!
+//! Templates are plain text with `{{placeholders}}`; an unknown placeholder stays as it is.
+
+use crate::event::{Event, EventKind};
+use crate::member::Member;
+use crate::request::Request;
+use crate::workflow::Workflow;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A message template: its name, subject and body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Template {
+    pub name: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The templates Docket ships; a workspace may override any of them by name.
+pub const DEFAULT_TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "assigned",
+        "[#{{number}}] Assigned to you: {{title}}",
+        "Hello {{name}},\n\nRequest #{{number}} \"{{title}}\" is now assigned to you.\nStatus: {{status}}. Due: {{due_at}}.\n\n{{link}}\n",
+    ),
+    (
+        "reminder",
+        "[#{{number}}] Due soon: {{title}}",
+        "Hello {{name}},\n\nRequest #{{number}} \"{{title}}\" is due {{due_at}}.\n\n{{link}}\n",
+    ),
+    (
+        "overdue",
+        "[#{{number}}] Overdue: {{title}}",
+        "Hello {{name}},\n\nRequest #{{number}} \"{{title}}\" was due {{due_at}} and is not finished.\n\n{{link}}\n",
+    ),
+    (
+        "status_changed",
+        "[#{{number}}] {{title}}: {{status}}",
+        "Hello {{name}},\n\nYour request \"{{title}}\" is now {{status}}.\n\n{{link}}\n",
+    ),
+    (
+        "completion",
+        "{{title}}: complete",
+        "Hello {{name}},\n\nThank you: \"{{title}}\" is complete.\n\n{{link}}\n",
+    ),
+    (
+        "rejection",
+        "{{title}}: something needs another look",
+        "Hello {{name}},\n\nPart of \"{{title}}\" was not accepted; please have another look.\n\n{{link}}\n",
+    ),
+    (
+        "webhook_paused",
+        "Webhook paused: {{url}}",
+        "Hello {{name}},\n\nDocket paused the webhook {{url}}: {{reason}}.\n\nIts events are kept and go out, in order, once it is active again:\nPATCH /api/v1/webhooks/{{webhook_id}} {\"state\": \"active\"}\n",
+    ),
+    (
+        "reopen",
+        "{{title}}: reopened",
+        "Hello {{name}},\n\n\"{{title}}\" was reopened.\n\n{{link}}\n",
+    ),
+];
+
+/// The shipped template of this name.
+pub fn default_template(name: &str) -> Option<Template> {
+    DEFAULT_TEMPLATES
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(n, s, b)| Template {
+            name: (*n).to_owned(),
+            subject: (*s).to_owned(),
+            body: (*b).to_owned(),
+        })
+}
+
+/// Replaces each `{{key}}` of `text` with its value.
+pub fn render(text: &str, vars: &BTreeMap<&str, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                let key = after[..end].trim();
+                match vars.get(key) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&rest[start..start + 2 + end + 2]),
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A message to send: to whom, with which template, about which request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub to: String,
+    pub name: String,
+    pub template: String,
+}
+
+/// What [`messages_for`] needs to know besides the event.
+pub struct Context<'a> {
+    pub request: &'a Request,
+    pub workflow: &'a Workflow,
+    /// Looks up a member of the request's workspace.
+    pub member: &'a dyn Fn(crate::ids::MemberId) -> Option<Member>,
+}
+
+/// The messages one event sends.
+pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
+    let r = cx.request;
+    let to_member = |id, template: &str| {
+        (cx.member)(id).map(|m: Member| Planned {
+            to: m.email.as_str().to_owned(),
+            name: m.name,
+            template: template.to_owned(),
+        })
+    };
+    let changed = |field: &str| event.changes.iter().find(|c| c.field == field);
+    let mut out = Vec::new();
+    match event.kind {
+        EventKind::Created | EventKind::Updated => {
+            if let Some(c) = changed("assignee_id") {
+                if let Some(id) = c.new.as_str().and_then(|s| s.parse().ok()) {
+                    out.extend(to_member(id, "assigned"));
+                }
+            }
+            if event.kind == EventKind::Updated {
+                if let Some(status) = changed("status").and_then(|c| c.new.as_str()) {
+                    let notify = cx
+                        .workflow
+                        .notify_contact_on()
+                        .iter()
+                        .any(|s| s.as_str() == status);
+                    if let (true, Some((email, name))) = (notify, contact(r)) {
+                        out.push(Planned {
+                            to: email,
+                            name,
+                            template: "status_changed".into(),
+                        });
+                    }
+                }
+            }
+        }
+        EventKind::Reminder | EventKind::Overdue => {
+            let template = if event.kind == EventKind::Reminder {
+                "reminder"
+            } else {
+                "overdue"
+            };
+            if let Some(id) = r.assignee_id.or(r.requester_id) {
+                out.extend(to_member(id, template));
+            }
+        }
+        _ => {
+            // A message queued by a compatible API names its template and recipient.
+            if let Some(m) = changed("message").map(|c| &c.new) {
+                if let (Some(template), Some(to)) = (
+                    m.get("template").and_then(|t| t.as_str()),
+                    m.get("recipient").and_then(|t| t.as_str()),
+                ) {
+                    out.push(Planned {
+                        to: to.to_owned(),
+                        name: contact(r).map(|(_, n)| n).unwrap_or_default(),
+                        template: template.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    out.retain(|p| p.to.contains('@'));
+    out
+}
+
+/// Whether `event` could send any message, judged from the event alone and whether some
+/// workflow of the workspace emails the contact on entering a status. Lets the planner
+/// skip loading the request for the bulk of events (most status changes), which
+/// [`messages_for`] would turn into nothing.
+pub fn may_send(event: &Event, notifies_contact_on: &dyn Fn(&str) -> bool) -> bool {
+    let changed = |field: &str| event.changes.iter().find(|c| c.field == field);
+    match event.kind {
+        EventKind::Reminder | EventKind::Overdue => true,
+        EventKind::Created | EventKind::Updated => {
+            changed("assignee_id").is_some_and(|c| !c.new.is_null())
+                || (event.kind == EventKind::Updated
+                    && changed("status")
+                        .and_then(|c| c.new.as_str())
+                        .is_some_and(notifies_contact_on))
+        }
+        _ => changed("message").is_some(),
+    }
+}
+
+/// The request's contact: `data.contact.email` and a name from `data.contact`.
+pub fn contact(r: &Request) -> Option<(String, String)> {
+    let c = r.data.get("contact")?;
+    let email = c.get("email")?.as_str()?.to_owned();
+    let name = ["name", "firstName", "first_name"]
+        .iter()
+        .find_map(|k| c.get(*k).and_then(|v| v.as_str()))
+        .unwrap_or("")
+        .to_owned();
+    Some((email, name))
+}
+
+/// The placeholders a template may use for a request.
+pub fn variables<'a>(r: &Request, name: &str, link: &str) -> BTreeMap<&'a str, String> {
+    BTreeMap::from([
+        (
+            "name",
+            if name.is_empty() {
+                "there".into()
+            } else {
+                name.to_owned()
+            },
+        ),
+        ("number", r.number.to_string()),
+        ("title", r.title.clone()),
+        ("status", r.status.as_str().to_owned()),
+        (
+            "due_at",
+            r.due_at
+                .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "not set".into()),
+        ),
+        ("link", link.to_owned()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_replaced_and_unknown_ones_kept() {
+        let vars = BTreeMap::from([("title", "Contract".to_owned()), ("number", "7".to_owned())]);
+        assert_eq!(
+            render("[#{{number}}] {{ title }} {{nope}} {{", &vars),
+            "[#7] Contract {{nope}} {{"
+        );
+    }
+
+    #[test]
+    fn every_default_template_exists_by_name() {
+        for name in [
+            "assigned",
+            "reminder",
+            "overdue",
+            "status_changed",
+            "completion",
+            "rejection",
+            "reopen",
+        ] {
+            assert!(default_template(name).is_some(), "{name}");
+        }
+        assert!(default_template("nope").is_none());
+    }
+}
+
+#[cfg(test)]
+mod may_send_tests {
+    use super::*;
+    use crate::event::{Actor, FieldChange};
+    use crate::ids::{EventId, RequestId, WorkspaceId};
+    use serde_json::Value;
+
+    fn event(kind: EventKind, changes: Vec<FieldChange>) -> Event {
+        Event {
+            id: EventId::new(),
+            seq: 1,
+            workspace_id: WorkspaceId::new(),
+            request_id: RequestId::new(),
+            kind,
+            actor: Actor::default(),
+            at: crate::now(),
+            changes,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn only_events_that_can_email_are_loaded() {
+        let status = |to: &str| vec![FieldChange::new("status", "open", to)];
+        let notify_done = |s: &str| s == "done";
+        assert!(!may_send(
+            &event(EventKind::Updated, status("in_progress")),
+            &notify_done
+        ));
+        assert!(may_send(
+            &event(EventKind::Updated, status("done")),
+            &notify_done
+        ));
+        let assign = vec![FieldChange::new("assignee_id", &Value::Null, "m")];
+        assert!(may_send(&event(EventKind::Created, assign), &notify_done));
+        let unassign = vec![FieldChange::new("assignee_id", "m", &Value::Null)];
+        assert!(!may_send(
+            &event(EventKind::Updated, unassign),
+            &notify_done
+        ));
+        assert!(may_send(&event(EventKind::Overdue, vec![]), &notify_done));
+        assert!(!may_send(
+            &event(EventKind::Commented, vec![]),
+            &notify_done
+        ));
+    }
+}

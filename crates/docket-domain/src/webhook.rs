@@ -1,0 +1,325 @@
+//! Webhook subscriptions: where a workspace's events are sent, how each delivery is
+//! signed (Standard Webhooks), when a failed one is retried, and which targets are refused.
+//!
+//! Delivery itself (HTTP, timeouts, the worker) lives in the server; this module holds the
+//! rules, so they are tested without a network.
+
+use crate::event::EventKind;
+use crate::ids::{DeliveryId, EventId, RequestId, WebhookId, WorkspaceId};
+use crate::FieldError;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Prefix of a signing secret, as Standard Webhooks writes them.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// The longest URL accepted.
+const MAX_URL: usize = 2000;
+
+/// Whether a subscription receives deliveries. Events keep being queued while paused and
+/// go out in order once it is active again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookState {
+    Active,
+    Paused,
+}
+
+impl WebhookState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookState::Active => "active",
+            WebhookState::Paused => "paused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(WebhookState::Active),
+            "paused" => Some(WebhookState::Paused),
+            _ => None,
+        }
+    }
+}
+
+/// A webhook subscription.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Webhook {
+    pub id: WebhookId,
+    #[serde(skip)]
+    pub workspace_id: WorkspaceId,
+    pub url: String,
+    /// The event types sent; empty means every type.
+    pub event_types: Vec<EventKind>,
+    pub description: String,
+    pub state: WebhookState,
+    /// Why Docket paused it (sustained failure); absent when paused by a person.
+    pub paused_reason: Option<String>,
+    /// The signing secret; shown only when the webhook is created.
+    #[serde(skip)]
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Webhook {
+    /// Whether an event of this kind goes to this webhook.
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.event_types.is_empty() || self.event_types.contains(&kind)
+    }
+}
+
+/// A fresh signing secret: `whsec_` and 192 random bits in base64.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// A checked webhook URL: http or https, with a host, no credentials, and (unless private
+/// targets are allowed) not naming a loopback, private or link-local address.
+pub fn parse_url(raw: &str, allow_private: bool) -> Result<String, FieldError> {
+    let bad = |message: &str| FieldError::new("url", "invalid", message);
+    if raw.len() > MAX_URL {
+        return Err(bad("a webhook URL has at most 2000 characters"));
+    }
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("a webhook URL is http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("put credentials in the signing secret, not in the URL"));
+    }
+    let host = match url.host() {
+        Some(h) => h,
+        None => return Err(bad("a webhook URL names a host")),
+    };
+    if !allow_private {
+        let refused = match host {
+            url::Host::Ipv4(ip) => !is_public(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => !is_public(IpAddr::V6(ip)),
+            url::Host::Domain(d) => {
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal")
+            }
+        };
+        if refused {
+            return Err(FieldError::new(
+                "url",
+                "private_target",
+                "webhooks may not target loopback, private or link-local addresses",
+            ));
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local,
+/// shared (CGNAT), unspecified, multicast, broadcast or documentation space.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80) // link local
+        }
+    }
+}
+
+/// The `webhook-signature` value for a payload: `v1,` and the base64 HMAC-SHA256 of
+/// `{id}.{timestamp}.{body}` keyed with the secret's bytes (Standard Webhooks).
+pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = secret
+        .strip_prefix(SECRET_PREFIX)
+        .and_then(|s| b64.decode(s).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec());
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+    mac.update(message_id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1,{}", b64.encode(mac.finalize().into_bytes()))
+}
+
+/// How long to wait after the `attempt`-th failed attempt (1-based) before the next, or
+/// `None` when it was the last: 5 s, 1 min, 5 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h, 24 h,
+/// 24 h — about three days and three hours from the first attempt to the last.
+pub fn retry_delay(schedule: &[Duration], attempt: u32) -> Option<Duration> {
+    schedule.get(attempt.checked_sub(1)? as usize).copied()
+}
+
+/// The default retry schedule (see [`retry_delay`]).
+pub fn default_retry_schedule() -> Vec<Duration> {
+    [
+        5, 60, 300, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 86400,
+    ]
+    .into_iter()
+    .map(Duration::from_secs)
+    .collect()
+}
+
+/// Spreads retries of many deliveries that failed together: ±20% of `delay`.
+pub fn with_jitter(delay: Duration, unit_random: f64) -> Duration {
+    delay.mul_f64(0.8 + 0.4 * unit_random.clamp(0.0, 1.0))
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; `POST …/deliveries` sends it again.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeliveryState::Pending),
+            "delivered" => Some(DeliveryState::Delivered),
+            "failed" => Some(DeliveryState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One attempt to deliver: when, what the receiver answered, how long it took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status, absent when there was no answer.
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    /// Why it failed, when it did (timeout, refused, non-2xx).
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none() && self.status_code.is_some_and(|c| (200..300).contains(&c))
+    }
+}
+
+/// One event's delivery to one webhook, with its attempts.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub event_id: EventId,
+    pub event_type: EventKind,
+    pub request_id: RequestId,
+    pub state: DeliveryState,
+    pub attempts: Vec<Attempt>,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_standard_webhooks() {
+        // The example of the Standard Webhooks specification.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn private_targets_are_refused_unless_allowed() {
+        for url in [
+            "http://127.0.0.1/hook",
+            "http://10.1.2.3/hook",
+            "http://192.168.0.10/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:8080/",
+            "http://[fd00::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:9000/",
+            "http://api.localhost/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+        ] {
+            let e = parse_url(url, false).expect_err(url);
+            assert_eq!(e.code, "private_target", "{url}");
+            assert!(parse_url(url, true).is_ok(), "{url} when allowed");
+        }
+        assert!(parse_url("https://hooks.example.com/docket", false).is_ok());
+        assert!(parse_url("https://93.184.216.34/x", false).is_ok());
+    }
+
+    #[test]
+    fn malformed_urls_are_refused() {
+        for url in [
+            "not a url",
+            "ftp://example.com/",
+            "https://user:pw@example.com/",
+            "mailto:ops@example.com",
+        ] {
+            assert_eq!(
+                parse_url(url, true).expect_err(url).code,
+                "invalid",
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn retries_span_about_three_days() {
+        let schedule = default_retry_schedule();
+        assert_eq!(retry_delay(&schedule, 1), Some(Duration::from_secs(5)));
+        assert_eq!(retry_delay(&schedule, 0), None);
+        assert_eq!(retry_delay(&schedule, schedule.len() as u32 + 1), None);
+        let total: Duration = schedule.iter().sum();
+        let hours = total.as_secs_f64() / 3600.0;
+        assert!((72.0..80.0).contains(&hours), "{hours} h");
+        let d = Duration::from_secs(100);
+        assert_eq!(with_jitter(d, 0.0), Duration::from_secs(80));
+        assert_eq!(with_jitter(d, 1.0), Duration::from_secs(120));
+    }
+}

@@ -1,0 +1,99 @@
+//! The built-in request types of the products Docket speaks for.
+//!
+//! A type is created in a workspace the first time one of its product's routes needs it.
+//! Creation is idempotent and atomic: the store refuses a second type with the same key
+//! (`type_exists`), and whoever loses that race reads the winner's type.
+
+use crate::app::AppState;
+use docket_domain::ids::{RequestTypeId, WorkspaceId};
+use docket_domain::request::{RequestType, TypeKey};
+use docket_domain::workflow::Workflow;
+use docket_domain::DomainError;
+use docket_store::StoreError;
+
+/// A product's request type: its key, name, description and workflow.
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltIn {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub workflow: fn() -> Workflow,
+}
+
+impl BuiltIn {
+    pub fn type_key(&self) -> TypeKey {
+        // The keys are constants; `built_in_keys_are_valid_type_keys` checks they parse.
+        TypeKey::parse(self.key).unwrap_or_else(|_| TypeKey::general())
+    }
+}
+
+pub const OPENNOTES: BuiltIn = BuiltIn {
+    key: "opennotes",
+    name: "Open Notes request",
+    description: "A request for a community note on a platform message (Open Notes API).",
+    workflow: Workflow::opennotes,
+};
+
+pub const SERVEROPS_CASE: BuiltIn = BuiltIn {
+    key: "serverops_case",
+    name: "ServerOps case",
+    description: "A moderation case (ServerOps API).",
+    workflow: Workflow::serverops_case,
+};
+
+pub const STORYDEN_REPORT: BuiltIn = BuiltIn {
+    key: "storyden_report",
+    name: "Storyden report",
+    description: "A report of content or a member (Storyden API).",
+    workflow: Workflow::storyden_report,
+};
+
+/// The workspace's type for `builtin`, created now if this is its first use.
+pub async fn ensure(
+    state: &AppState,
+    ws: WorkspaceId,
+    builtin: BuiltIn,
+) -> Result<RequestType, StoreError> {
+    let key = builtin.type_key();
+    if let Some(t) = state.store().get_request_type(ws, &key).await? {
+        return Ok(t);
+    }
+    let now = docket_domain::now();
+    let rtype = RequestType {
+        id: RequestTypeId::new(),
+        workspace_id: ws,
+        key: key.clone(),
+        name: builtin.name.to_owned(),
+        description: builtin.description.to_owned(),
+        workflow: (builtin.workflow)(),
+        created_at: now,
+        updated_at: now,
+    };
+    match state.store().insert_request_type(rtype).await {
+        Ok(t) => Ok(t),
+        Err(StoreError::Domain(DomainError::Conflict { .. })) => state
+            .store()
+            .get_request_type(ws, &key)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Internal(anyhow::anyhow!("built-in type {} vanished", builtin.key))
+            }),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_keys_are_valid_type_keys() {
+        for b in [OPENNOTES, SERVEROPS_CASE, STORYDEN_REPORT] {
+            assert_eq!(
+                TypeKey::parse(b.key).map(|k| k.as_str().to_owned()),
+                Ok(b.key.to_owned())
+            );
+            assert_eq!(b.type_key().as_str(), b.key);
+        }
+    }
+}

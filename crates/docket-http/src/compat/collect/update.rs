@@ -1,0 +1,157 @@
+//! `PATCH /v1/request`: change a request's status, due date, data or assignee, and queue
+//! the messages its flags ask for.
+
+use super::{
+    check_client_data, check_member, is_campaign, parse_assignee, parse_body, parse_due, render,
+    CollectAuth, CollectError, RequestEnvelope, CONTACT_KEY, FLAGS_KEY,
+};
+use crate::app::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::Json;
+use docket_domain::ids::RequestId;
+use docket_domain::request::{message_queued, plan_update, Patch, Request, RequestPatch};
+use docket_domain::workflow::StatusKey;
+use docket_domain::DomainError;
+use docket_store::Applied;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
+    pub request_id: String,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub due_date: Patch<String>,
+    pub data: Option<Map<String, Value>>,
+    pub assigned_to: Option<String>,
+    pub send_completion_message: Option<bool>,
+    pub send_rejection_message: Option<bool>,
+    pub send_reopen_message: Option<bool>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    CollectAuth(p): CollectAuth,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RequestEnvelope>, CollectError> {
+    let body: UpdateBody = parse_body(&body.map_err(|e| CollectError::BadRequest(e.body_text()))?)?;
+    let id: RequestId = body
+        .request_id
+        .parse()
+        .map_err(|_| CollectError::NotFound("request not found".into()))?;
+    let status = body
+        .status
+        .as_deref()
+        .map(StatusKey::parse)
+        .transpose()
+        .map_err(CollectError::BadRequest)?;
+    let due_at = match body.due_date {
+        Patch::Set(d) => Patch::Set(parse_due(&d)?),
+        Patch::Clear => Patch::Clear,
+        Patch::Keep => Patch::Keep,
+    };
+    let assignee = match body.assigned_to.as_deref() {
+        Some(raw) => parse_assignee(raw)?,
+        None => Patch::Keep,
+    };
+    if let Patch::Set(member) = assignee {
+        check_member(&state, p.workspace_id, member).await?;
+    }
+    let mut data = body.data.unwrap_or_default();
+    check_client_data(&data)?;
+    let sent_flags: Vec<(&str, bool)> = [
+        ("sendCompletionMessage", body.send_completion_message),
+        ("sendRejectionMessage", body.send_rejection_message),
+        ("sendReopenMessage", body.send_reopen_message),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+
+    let ws = p.workspace_id;
+    let principal = p;
+    let now = docket_domain::now();
+    let applied = state
+        .store()
+        .change_request(
+            ws,
+            id,
+            Box::new(move |current, rtype| {
+                if !is_campaign(&rtype.key) {
+                    return Err(DomainError::NotFound("request"));
+                }
+                if !sent_flags.is_empty() {
+                    let mut flags = current
+                        .data
+                        .get(FLAGS_KEY)
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
+                    for (k, v) in &sent_flags {
+                        flags.insert((*k).to_owned(), Value::Bool(*v));
+                    }
+                    data.insert(FLAGS_KEY.into(), Value::Object(flags));
+                }
+                let patch = RequestPatch {
+                    status,
+                    assignee_id: assignee,
+                    due_at,
+                    data: (!data.is_empty()).then_some(data),
+                    ..Default::default()
+                };
+                let planned = plan_update(&principal, current, &rtype.workflow, patch, None, now)?;
+                Ok(planned.map(|mut planned| {
+                    let moved = planned.event.changes.iter().any(|c| c.field == "status");
+                    if let Some((template, recipient)) =
+                        moved.then(|| message_for(&planned.request)).flatten()
+                    {
+                        planned.follow_ups.push(message_queued(
+                            &principal,
+                            &planned.request,
+                            template,
+                            &recipient,
+                            now,
+                        ));
+                    }
+                    planned
+                }))
+            }),
+        )
+        .await?;
+    let request = match applied {
+        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
+    };
+    Ok(Json(RequestEnvelope {
+        errors: vec![],
+        request: render(&state, &request).await?,
+    }))
+}
+
+/// The message a request's flags ask for now that it moved to its current status, and
+/// its recipient (the contact's email, or its id). Docket has no portal elements yet, so
+/// nothing is ever rejected and `sendRejectionMessage` never queues a message.
+fn message_for(request: &Request) -> Option<(&'static str, String)> {
+    let flag = |name: &str| {
+        request
+            .data
+            .get(FLAGS_KEY)
+            .and_then(|f| f.get(name))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let template = match request.status.as_str() {
+        "completed" if flag("sendCompletionMessage") => "completion",
+        "pending" if flag("sendReopenMessage") => "reopen",
+        _ => return None,
+    };
+    let contact = request.data.get(CONTACT_KEY);
+    let recipient = contact
+        .and_then(|c| c["email"].as_str())
+        .or_else(|| contact.and_then(|c| c["_id"].as_str()))
+        .unwrap_or("")
+        .to_owned();
+    Some((template, recipient))
+}
