@@ -14,6 +14,7 @@
 //! - [`link`]: public links, the token an outside recipient acts on one request with.
 //! - [`event`]: timeline events, written in the same transaction as the change they record.
 //! - [`member`], [`token`], [`workspace`]: the tenant, its people and their API credentials.
+//! - [`session`]: web desk sign-in: password hashes (argon2) and session cookies.
 //! - [`query`]: the list filters, sort orders and opaque cursors.
 //! - [`email`]: which events email whom, and the templates.
 //! - [`webhook`]: subscriptions, Standard Webhooks signatures, the retry schedule and the
@@ -29,6 +30,7 @@ pub mod link;
 pub mod member;
 pub mod query;
 pub mod request;
+pub mod session;
 pub mod token;
 pub mod webhook;
 pub mod workflow;

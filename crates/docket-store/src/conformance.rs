@@ -38,7 +38,8 @@ use docket_domain::request::{
     plan_create, plan_delete, plan_update, NewRequest, Patch, Request, RequestPatch, RequestType,
     Subject, TypeKey,
 };
-use docket_domain::token::{Token, TokenSecret};
+use docket_domain::session::Session;
+use docket_domain::token::{Token, TokenHash, TokenSecret};
 use docket_domain::webhook::{Attempt, DeliveryState, Webhook, WebhookState};
 use docket_domain::workflow::{
     Category, From as FromStatus, Party, Status, StatusKey, Transition, Workflow, WorkflowInput,
@@ -105,6 +106,8 @@ macro_rules! conformance_tests {
             concurrent_idempotency_claims_let_exactly_one_run,
             moves_racing_a_workflow_change_never_strand_a_request,
             text_search_ignores_case_and_accents,
+            passwords_and_sessions_sign_members_in_and_out,
+            request_stats_count_unfinished_work_and_completions,
         }
     };
 }
@@ -3878,5 +3881,158 @@ pub async fn follow_up_events_are_written_with_the_change(store: Arc<dyn Store>)
             .unwrap()
             .len(),
         3
+    );
+}
+
+/// Passwords are found by email across workspaces; sessions open their member until they
+/// expire, are deleted, or the member's password changes.
+pub async fn passwords_and_sessions_sign_members_in_and_out(store: Arc<dyn Store>) {
+    let a = create_workspace(&*store, "pw-a").await;
+    let b = create_workspace(&*store, "pw-b").await;
+    let email = format!("{}@example.com", unique_slug("desk"));
+    let in_a = add_member(&*store, a.workspace.id, &email, "Ada", Role::Moderator).await;
+    let in_b = add_member(&*store, b.workspace.id, &email, "Ada", Role::Member).await;
+    let parsed = Email::parse(&email).unwrap();
+    assert!(
+        store.password_candidates(&parsed).await.unwrap().is_empty(),
+        "no password yet"
+    );
+
+    store
+        .set_password(a.workspace.id, in_a.id, Some("hash-a".into()))
+        .await
+        .unwrap();
+    store
+        .set_password(b.workspace.id, in_b.id, Some("hash-b".into()))
+        .await
+        .unwrap();
+    let found = store.password_candidates(&parsed).await.unwrap();
+    let found: Vec<_> = found.iter().map(|(m, h)| (m.id, h.as_str())).collect();
+    assert_eq!(found, vec![(in_a.id, "hash-a"), (in_b.id, "hash-b")]);
+    let wrong_ws = store
+        .set_password(b.workspace.id, in_a.id, Some("x".into()))
+        .await;
+    assert!(matches!(
+        wrong_ws,
+        Err(StoreError::Domain(DomainError::NotFound(_)))
+    ));
+
+    let at = now();
+    let (secret, session) = Session::start(a.workspace.id, in_a.id, at);
+    store.insert_session(session.clone()).await.unwrap();
+    let (found, member) = store
+        .session_by_hash(&TokenHash::of(&secret), at)
+        .await
+        .unwrap()
+        .expect("the session opens");
+    assert_eq!(found, session);
+    assert_eq!(member.id, in_a.id);
+    assert_eq!(member.role, Role::Moderator);
+    let later = session.expires_at;
+    assert!(
+        store
+            .session_by_hash(&session.hash, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(store
+        .session_by_hash(&TokenHash::of("other"), at)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A new password signs every browser out.
+    store
+        .set_password(a.workspace.id, in_a.id, Some("hash-a2".into()))
+        .await
+        .unwrap();
+    assert!(store
+        .session_by_hash(&session.hash, at)
+        .await
+        .unwrap()
+        .is_none());
+
+    let (secret, session) = Session::start(b.workspace.id, in_b.id, at);
+    store.insert_session(session).await.unwrap();
+    store.delete_session(&TokenHash::of(&secret)).await.unwrap();
+    assert!(store
+        .session_by_hash(&TokenHash::of(&secret), at)
+        .await
+        .unwrap()
+        .is_none());
+    store.delete_session(&TokenHash::of(&secret)).await.unwrap();
+
+    store
+        .set_password(a.workspace.id, in_a.id, None)
+        .await
+        .unwrap();
+    let found = store.password_candidates(&parsed).await.unwrap();
+    assert_eq!(found.len(), 1, "a removed password cannot sign in");
+}
+
+/// The dashboard counts live unfinished requests by status and assignee, and the
+/// requests opened and completed since a moment.
+pub async fn request_stats_count_unfinished_work_and_completions(store: Arc<dyn Store>) {
+    let t = create_workspace(&*store, "stats").await;
+    let other = create_workspace(&*store, "stats-other").await;
+    let owner = principal_for(&t.owner, None);
+    let mod_ = add_member(
+        &*store,
+        t.workspace.id,
+        "mod@example.com",
+        "Mo",
+        Role::Moderator,
+    )
+    .await;
+    let start = now();
+    let a = file_request(&*store, &owner, titled("a")).await;
+    let b = file_request(&*store, &owner, titled("b")).await;
+    let c = file_request(&*store, &owner, titled("c")).await;
+    let d = file_request(&*store, &owner, titled("d")).await;
+    file_request(
+        &*store,
+        &principal_for(&other.owner, None),
+        titled("elsewhere"),
+    )
+    .await;
+    let assign = RequestPatch {
+        assignee_id: Patch::Set(mod_.id),
+        ..Default::default()
+    };
+    changed(patch_request(&*store, &owner, a.id, assign).await, "assign");
+    move_request(&*store, &owner, b.id, "in_progress").await;
+    move_request(&*store, &owner, c.id, "done").await;
+    move_request(&*store, &owner, d.id, "canceled").await;
+
+    let stats = store.request_stats(t.workspace.id, start).await.unwrap();
+    let by_status: BTreeSet<(String, i64)> = stats
+        .open_by_status
+        .iter()
+        .map(|s| (s.status.as_str().to_owned(), s.count))
+        .collect();
+    assert_eq!(
+        by_status,
+        BTreeSet::from([("open".to_owned(), 1), ("in_progress".to_owned(), 1)])
+    );
+    let by_assignee: BTreeSet<(Option<MemberId>, i64)> =
+        stats.open_by_assignee.iter().cloned().collect();
+    assert_eq!(by_assignee, BTreeSet::from([(Some(mod_.id), 1), (None, 1)]));
+    assert_eq!(stats.opened.len(), 4);
+    assert_eq!(stats.completed.len(), 1);
+    let (created, done) = stats.completed[0];
+    assert_eq!(created, c.created_at);
+    assert!(done >= created);
+
+    let later = store
+        .request_stats(t.workspace.id, now() + TimeDelta::seconds(1))
+        .await
+        .unwrap();
+    assert!(later.opened.is_empty() && later.completed.is_empty());
+    assert_eq!(
+        later.open_by_status.len(),
+        2,
+        "unfinished work is counted whenever it began"
     );
 }

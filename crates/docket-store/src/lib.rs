@@ -30,9 +30,11 @@ use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery};
 use docket_domain::request::{Planned, Request, RequestType, TypeKey};
+use docket_domain::session::Session;
 use docket_domain::token::{Token, TokenHash};
 use docket_domain::webhook::{Attempt, Delivery, Webhook, WebhookState};
 use docket_domain::workflow::Workflow;
+use docket_domain::workflow::{Category, StatusKey};
 use docket_domain::workspace::Workspace;
 use docket_domain::{access::Role, DomainError, Timestamp};
 use std::path::Path;
@@ -182,6 +184,30 @@ pub enum EmailOutcome {
     },
 }
 
+/// How many unfinished requests of one type are in one status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusCount {
+    pub type_key: TypeKey,
+    pub status: StatusKey,
+    pub category: Category,
+    pub count: i64,
+}
+
+/// What the web desk's dashboard is drawn from: unfinished (open, in progress or waiting)
+/// live requests counted by status and by assignee, and the requests opened and completed
+/// since a moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestStats {
+    pub open_by_status: Vec<StatusCount>,
+    /// `None` counts the unassigned.
+    pub open_by_assignee: Vec<(Option<MemberId>, i64)>,
+    /// When each live request created since the moment was created.
+    pub opened: Vec<Timestamp>,
+    /// For each move into a `done` status since the moment: the request's creation time
+    /// and the time of the move.
+    pub completed: Vec<(Timestamp, Timestamp)>,
+}
+
 /// A response kept under an idempotency key, to be sent again on a retry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -239,6 +265,29 @@ pub trait Store: Send + Sync + 'static {
         id: MemberId,
         change: MemberChange,
     ) -> Result<Member>;
+
+    // Web desk sign-in.
+    /// Sets (or with `None` removes) a member's password hash, and ends the member's
+    /// sessions so a changed password signs every browser out. `NotFound` outside the
+    /// workspace.
+    async fn set_password(
+        &self,
+        ws: WorkspaceId,
+        member: MemberId,
+        hash: Option<String>,
+    ) -> Result<()>;
+    /// Every member with this email and a password, in any workspace, oldest first, with
+    /// the password hash: the sign-in form names no workspace.
+    async fn password_candidates(&self, email: &Email) -> Result<Vec<(Member, String)>>;
+    async fn insert_session(&self, session: Session) -> Result<()>;
+    /// The session with this hash and its member, if it is still active at `now`.
+    async fn session_by_hash(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Member)>>;
+    /// Ends a session (sign-out); ending an unknown one is not an error.
+    async fn delete_session(&self, hash: &TokenHash) -> Result<()>;
 
     // Tokens.
     async fn insert_token(&self, token: Token) -> Result<Token>;
@@ -315,6 +364,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_request(&self, ws: WorkspaceId, id: RequestId) -> Result<Option<Request>>;
     /// Live (not deleted) requests matching the query, one page.
     async fn list_requests(&self, ws: WorkspaceId, query: &RequestQuery) -> Result<Page<Request>>;
+    /// The dashboard's figures for a workspace (see [`RequestStats`]), with `opened` and
+    /// `completed` counted from `since`.
+    async fn request_stats(&self, ws: WorkspaceId, since: Timestamp) -> Result<RequestStats>;
     /// A request's events in order, after `after_seq`, at most `limit`.
     async fn timeline(
         &self,

@@ -26,6 +26,7 @@
 //! Migrations live in `postgres/migrations/` and are embedded with `sqlx::migrate!`; they
 //! are applied by `docket migrate` (or `serve --migrate`), never silently by `serve`.
 
+mod desk;
 mod mail;
 mod rows;
 #[cfg(feature = "conformance")]
@@ -35,7 +36,7 @@ mod webhooks;
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, IdempotencyClaim,
     Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate, PlanLinkUse, QueuedEmail,
-    RequestTypeChange, Result, Store, StoreError, StoredResponse, WebhookChange,
+    RequestStats, RequestTypeChange, Result, Store, StoreError, StoredResponse, WebhookChange,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -48,6 +49,7 @@ use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery};
 use docket_domain::request::{Planned, Request, RequestType, TypeKey};
+use docket_domain::session::Session;
 use docket_domain::token::{Token, TokenHash};
 use docket_domain::webhook::{Attempt, Delivery, Webhook};
 use docket_domain::workflow::Workflow;
@@ -1441,6 +1443,42 @@ impl Store for PgStore {
             self.signal(seq);
         }
         Ok(())
+    }
+
+    async fn set_password(
+        &self,
+        ws: WorkspaceId,
+        member: MemberId,
+        hash: Option<String>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        desk::set_password(&mut tx, ws, member, hash).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn password_candidates(&self, email: &Email) -> Result<Vec<(Member, String)>> {
+        desk::password_candidates(&mut *self.pool.acquire().await?, email).await
+    }
+
+    async fn insert_session(&self, session: Session) -> Result<()> {
+        desk::insert_session(&mut *self.pool.acquire().await?, &session).await
+    }
+
+    async fn session_by_hash(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Member)>> {
+        desk::session_by_hash(&mut *self.pool.acquire().await?, hash, now).await
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> Result<()> {
+        desk::delete_session(&mut *self.pool.acquire().await?, hash).await
+    }
+
+    async fn request_stats(&self, ws: WorkspaceId, since: Timestamp) -> Result<RequestStats> {
+        desk::request_stats(&mut *self.pool.acquire().await?, ws, since).await
     }
 
     async fn email_templates(&self, ws: WorkspaceId) -> Result<Vec<Template>> {

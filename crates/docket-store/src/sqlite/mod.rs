@@ -5,6 +5,7 @@
 //! and run on the calling task, because an indexed SQLite read costs microseconds — less
 //! than handing it to another thread. Lists, which can scan, run on the blocking pool.
 
+mod desk;
 mod mail;
 mod read_pool;
 mod rows;
@@ -15,7 +16,7 @@ mod writer;
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, IdempotencyClaim,
     Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate, PlanLinkUse, QueuedEmail,
-    RequestTypeChange, Result, Store, StoreError, StoredResponse, WebhookChange,
+    RequestStats, RequestTypeChange, Result, Store, StoreError, StoredResponse, WebhookChange,
 };
 use async_trait::async_trait;
 use docket_domain::email::Template;
@@ -26,6 +27,7 @@ use docket_domain::link::{LinkId, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery};
 use docket_domain::request::{Request, RequestType, TypeKey};
+use docket_domain::session::Session;
 use docket_domain::token::{Token, TokenHash};
 use docket_domain::webhook::{Attempt, Delivery, Webhook};
 use docket_domain::workflow::Workflow;
@@ -48,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_email.sql"),
     include_str!("migrations/0006_request_links.sql"),
     include_str!("migrations/0007_external_keys.sql"),
+    include_str!("migrations/0009_desk.sql"),
 ];
 
 /// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
@@ -558,6 +561,46 @@ impl Store for SqliteStore {
         // Committed (or not): either way, cached tokens may now be stale.
         self.tokens.invalidate();
         written
+    }
+
+    async fn set_password(
+        &self,
+        ws: WorkspaceId,
+        member: MemberId,
+        hash: Option<String>,
+    ) -> Result<()> {
+        self.writer
+            .write(move |c| desk::set_password(c, ws, member, hash))
+            .await
+    }
+
+    async fn password_candidates(&self, email: &Email) -> Result<Vec<(Member, String)>> {
+        self.read(|c| desk::password_candidates(c, email))
+    }
+
+    async fn insert_session(&self, session: Session) -> Result<()> {
+        self.writer
+            .write(move |c| desk::insert_session(c, &session))
+            .await
+    }
+
+    async fn session_by_hash(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Member)>> {
+        self.read(|c| desk::session_by_hash(c, hash, now))
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> Result<()> {
+        let hash = *hash;
+        self.writer
+            .write(move |c| desk::delete_session(c, &hash))
+            .await
+    }
+
+    async fn request_stats(&self, ws: WorkspaceId, since: Timestamp) -> Result<RequestStats> {
+        self.read(|c| desk::request_stats(c, ws, since))
     }
 
     async fn insert_token(&self, token: Token) -> Result<Token> {
