@@ -25,18 +25,18 @@ pub const SESSION_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(14);
 /// the async runtime.
 pub fn hash_password(password: &str) -> Result<String, FieldError> {
     let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS || chars > 1024 {
+    if !(MIN_PASSWORD_CHARS..=1024).contains(&chars) {
         return Err(FieldError::new(
             "password",
             "invalid",
-            &format!("a password has {MIN_PASSWORD_CHARS} to 1024 characters"),
+            format!("a password has {MIN_PASSWORD_CHARS} to 1024 characters"),
         ));
     }
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| FieldError::new("password", "invalid", &e.to_string()))
+        .map_err(|e| FieldError::new("password", "invalid", e.to_string()))
 }
 
 /// Whether `password` matches `hash`. Slow: call it off the async runtime. A hash that does

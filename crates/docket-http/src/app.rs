@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use crate::middleware::{idempotency, rate_limit, request_id};
 use crate::settings::Settings;
-use crate::{api, compat, health, openapi, workers};
+use crate::{api, compat, desk, health, openapi, workers};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use docket_store::Store;
@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(compat::router(&limit))
+        .merge(desk::router())
         .merge(health::router())
         .merge(openapi::router(document))
         .fallback(|| async { ApiError::NoRoute })

@@ -172,11 +172,18 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(e) = &self {
             tracing::error!(error = ?e, "internal error");
         }
-        let message = match &self {
+        envelope(status, code, self.user_message(), self.details())
+    }
+}
+
+impl ApiError {
+    /// The sentence shown to the person or client: what went wrong and, where it helps,
+    /// what to do. Internal failures say nothing of their cause.
+    pub fn user_message(&self) -> String {
+        match self {
             ApiError::Domain(DomainError::Validation(fields)) => summarise(fields),
             other => other.to_string(),
-        };
-        envelope(status, code, message, self.details())
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`compat`]: the published APIs of other products (Open Notes, ServerOps, Storyden,
 //!   Collect, Gipper), served as thin translations onto the same requests, one module per
 //!   product.
+//! - [`desk`]: the web desk, server-rendered pages for members (sign-in, dashboard,
+//!   list, board, request page, settings).
 //! - [`auth`]: bearer tokens to a `Principal`.
 //! - [`middleware`]: request ids, rate limits, idempotency keys.
 //! - [`error`], [`extract`]: the one API error type and the extractors that parse input.
@@ -20,6 +22,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod compat;
+pub mod desk;
 pub mod error;
 pub mod extract;
 pub mod health;

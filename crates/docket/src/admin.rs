@@ -33,6 +33,14 @@ pub enum Admin {
         #[arg(long)]
         role: String,
     },
+    /// Set a member's web desk password (read from DOCKET_PASSWORD, or from standard
+    /// input, so it stays out of the shell history); signs the member's browsers out.
+    SetPassword {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+    },
     /// Issue a token; prints the secret once.
     IssueToken {
         #[arg(long)]
@@ -101,6 +109,34 @@ pub async fn run(store: &dyn Store, cmd: Admin) -> anyhow::Result<()> {
                 member.id,
                 member.role
             );
+        }
+        Admin::SetPassword { workspace, email } => {
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await?
+                .ok_or_else(|| anyhow!("no workspace {workspace}"))?;
+            let email = Email::parse(&email).map_err(|e| anyhow!("email: {}", e.message))?;
+            let member = store
+                .member_by_email(ws.id, &email)
+                .await?
+                .ok_or_else(|| anyhow!("no member {} in {workspace}", email.as_str()))?;
+            let password = match std::env::var("DOCKET_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let hash = tokio::task::spawn_blocking(move || {
+                docket_domain::session::hash_password(&password)
+            })
+            .await?
+            .map_err(|e| anyhow!("password: {}", e.message))?;
+            store.set_password(ws.id, member.id, Some(hash)).await?;
+            println!("password set for {}", member.email.as_str());
         }
         Admin::IssueToken {
             workspace,

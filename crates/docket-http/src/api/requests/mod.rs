@@ -1,14 +1,14 @@
 //! Requests: create, read, list, update, delete, timeline, comments, transitions and
 //! public links.
 
-mod comments;
-mod create;
-mod links;
-mod list;
-mod read;
-mod timeline;
-mod transitions;
-mod update;
+pub(crate) mod comments;
+pub(crate) mod create;
+pub(crate) mod links;
+pub(crate) mod list;
+pub(crate) mod read;
+pub(crate) mod timeline;
+pub(crate) mod transitions;
+pub(crate) mod update;
 
 use crate::app::AppState;
 use axum::http::{header, HeaderMap, HeaderValue};

@@ -1,0 +1,822 @@
+//! The desk's request pages: the filtered list, the board, a request with its timeline, the
+//! new-request form, and the forms that change a request.
+//!
+//! Every read and write goes through the native API's own handlers with the member's
+//! principal, so the desk can do exactly what the member's role allows through the API —
+//! the same rules, the same errors, the same timeline — and nothing else.
+
+use super::directory::{Choice, Directory};
+use super::page::{api_error_page, back, render, when, Flash, Nav};
+use super::session::{DeskForm, DeskUser};
+use crate::api::requests::{comments, create, links, list, transitions, update, RequestView};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, PathId};
+use askama::Template;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{Redirect, Response};
+use axum::Json;
+use docket_domain::access::Scope;
+use docket_domain::event::{Event, EventKind};
+use docket_domain::request::{Request, TypeKey};
+use docket_domain::workflow::Category;
+use docket_domain::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The list filters as the form shows them (empty: not filtering).
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub q: String,
+    pub status: String,
+    pub category: String,
+    #[serde(rename = "type")]
+    pub type_key: String,
+    pub assignee: String,
+    pub requester: String,
+    pub tag: String,
+    pub overdue: String,
+    pub sort: String,
+    pub direction: String,
+    pub cursor: String,
+}
+
+impl Filters {
+    fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
+    }
+
+    /// The filters as the API's list parameters, empty fields left out.
+    fn to_params(&self, limit: u32) -> Result<list::ListParams, ApiError> {
+        let pairs = [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("category", &self.category),
+            ("type", &self.type_key),
+            ("assignee", &self.assignee),
+            ("requester", &self.requester),
+            ("tag", &self.tag),
+            ("overdue", &self.overdue),
+            ("sort", &self.sort),
+            ("direction", &self.direction),
+            ("cursor", &self.cursor),
+        ];
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                pairs
+                    .iter()
+                    .filter(|(_, v)| !v.trim().is_empty())
+                    .map(|(k, v)| (*k, v.trim())),
+            )
+            .append_pair("limit", &limit.to_string())
+            .finish();
+        serde_urlencoded::from_str(&query)
+            .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
+    }
+
+    /// This page's query string with `cursor` replaced (for the next-page link).
+    fn with_cursor(&self, cursor: &str) -> String {
+        let pairs = [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("category", &self.category),
+            ("type", &self.type_key),
+            ("assignee", &self.assignee),
+            ("requester", &self.requester),
+            ("tag", &self.tag),
+            ("overdue", &self.overdue),
+            ("sort", &self.sort),
+            ("direction", &self.direction),
+        ];
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                pairs
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (*k, v.as_str())),
+            )
+            .append_pair("cursor", cursor)
+            .finish()
+    }
+
+    fn without_cursor(&self) -> String {
+        let mut s = self.with_cursor("");
+        if let Some(stripped) = s.strip_suffix("cursor=") {
+            s = stripped.trim_end_matches('&').to_owned();
+        }
+        s
+    }
+}
+
+/// One request as a row of the list or a card of the board.
+pub struct Row {
+    pub number: i64,
+    pub title: String,
+    pub type_name: String,
+    pub status: String,
+    pub category: &'static str,
+    pub assignee: String,
+    pub due: String,
+    pub overdue: bool,
+    pub updated: String,
+}
+
+impl Row {
+    fn new(dir: &Directory, v: &RequestView) -> Self {
+        let r = &v.request;
+        Self {
+            number: r.number,
+            title: r.title.clone(),
+            type_name: dir.type_name(&r.type_key),
+            status: dir.status_label(&r.type_key, &r.status),
+            category: r.category.as_str(),
+            assignee: dir.member_name(r.assignee_id, "Unassigned"),
+            due: r
+                .due_at
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            overdue: v.overdue,
+            updated: when(r.updated_at),
+        }
+    }
+}
+
+fn auth(user: &DeskUser) -> Auth {
+    Auth(user.principal.clone())
+}
+
+fn category_choices(current: &str) -> Vec<Choice> {
+    std::iter::once(Choice::new("", "Any category", current))
+        .chain(
+            [
+                (Category::Open, "Open"),
+                (Category::InProgress, "In progress"),
+                (Category::Waiting, "Waiting"),
+                (Category::Done, "Done"),
+                (Category::Canceled, "Canceled"),
+            ]
+            .into_iter()
+            .map(|(c, l)| Choice::new(c.as_str(), l, current)),
+        )
+        .collect()
+}
+
+fn person_choices(dir: &Directory, current: &str, none: &str) -> Vec<Choice> {
+    [("", "Anyone"), ("me", "Me"), ("none", none)]
+        .into_iter()
+        .map(|(v, l)| Choice::new(v, l, current))
+        .chain(
+            dir.members
+                .iter()
+                .map(|m| Choice::new(m.id.to_string(), m.name.clone(), current)),
+        )
+        .collect()
+}
+
+fn sort_choices(current: &str) -> Vec<Choice> {
+    [
+        ("", "Newest"),
+        ("updated", "Recently updated"),
+        ("due", "Due date"),
+        ("number", "Number"),
+    ]
+    .into_iter()
+    .map(|(v, l)| Choice::new(v, l, current))
+    .collect()
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct ListPage {
+    nav: Nav,
+    f: Filters,
+    rows: Vec<Row>,
+    next: Option<String>,
+    board_query: String,
+    categories: Vec<Choice>,
+    types: Vec<Choice>,
+    assignees: Vec<Choice>,
+    requesters: Vec<Choice>,
+    sorts: Vec<Choice>,
+    ascending: bool,
+}
+
+pub async fn list_page(
+    State(state): State<AppState>,
+    user: DeskUser,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match list_inner(&state, &user, raw.as_deref()).await {
+        Ok(r) => r,
+        Err(e) => api_error_page(e),
+    }
+}
+
+async fn list_inner(
+    state: &AppState,
+    user: &DeskUser,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let f = Filters::parse(raw)?;
+    let params = f.to_params(50)?;
+    let Json(page) = list::list(State(state.clone()), auth(user), ApiQuery(params)).await?;
+    let dir = Directory::load(state, user.principal.workspace_id).await?;
+    let rows = page.items.iter().map(|v| Row::new(&dir, v)).collect();
+    let mut types = vec![Choice::new("", "Any type", &f.type_key)];
+    types.extend(dir.type_choices(&f.type_key));
+    Ok(render(&ListPage {
+        nav: Nav::new(user, "requests"),
+        next: page.next_cursor.map(|c| f.with_cursor(&c)),
+        board_query: f.without_cursor(),
+        categories: category_choices(&f.category),
+        assignees: person_choices(&dir, &f.assignee, "Unassigned"),
+        requesters: person_choices(&dir, &f.requester, "No one (system)"),
+        sorts: sort_choices(&f.sort),
+        ascending: f.direction == "asc",
+        types,
+        rows,
+        f,
+    }))
+}
+
+/// A board column: one status of the chosen type.
+pub struct Column {
+    pub label: String,
+    pub category: &'static str,
+    pub cards: Vec<Row>,
+    /// More requests are in this status than the column shows.
+    pub more: bool,
+    pub list_query: String,
+}
+
+#[derive(Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    nav: Nav,
+    f: Filters,
+    type_name: String,
+    types: Vec<Choice>,
+    assignees: Vec<Choice>,
+    columns: Vec<Column>,
+}
+
+pub async fn board_page(
+    State(state): State<AppState>,
+    user: DeskUser,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match board_inner(&state, &user, raw.as_deref()).await {
+        Ok(r) => r,
+        Err(e) => api_error_page(e),
+    }
+}
+
+async fn board_inner(
+    state: &AppState,
+    user: &DeskUser,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    const PER_COLUMN: u32 = 50;
+    let mut f = Filters::parse(raw)?;
+    let dir = Directory::load(state, user.principal.workspace_id).await?;
+    if f.type_key.is_empty() {
+        f.type_key = TypeKey::GENERAL.to_owned();
+    }
+    let rtype = dir
+        .types
+        .iter()
+        .find(|t| t.key.as_str() == f.type_key)
+        .ok_or(DomainError::NotFound("request type"))?;
+    let mut columns = Vec::new();
+    for status in rtype.workflow.statuses() {
+        let column = Filters {
+            status: status.key.as_str().to_owned(),
+            category: String::new(),
+            cursor: String::new(),
+            sort: "updated".into(),
+            direction: String::new(),
+            q: f.q.clone(),
+            type_key: f.type_key.clone(),
+            assignee: f.assignee.clone(),
+            requester: f.requester.clone(),
+            tag: f.tag.clone(),
+            overdue: f.overdue.clone(),
+        };
+        let Json(page) = list::list(
+            State(state.clone()),
+            auth(user),
+            ApiQuery(column.to_params(PER_COLUMN)?),
+        )
+        .await?;
+        columns.push(Column {
+            label: status.label.clone(),
+            category: status.category.as_str(),
+            cards: page.items.iter().map(|v| Row::new(&dir, v)).collect(),
+            more: page.next_cursor.is_some(),
+            list_query: column.without_cursor(),
+        });
+    }
+    Ok(render(&BoardPage {
+        nav: Nav::new(user, "board"),
+        type_name: rtype.name.clone(),
+        types: dir.type_choices(&f.type_key),
+        assignees: person_choices(&dir, &f.assignee, "Unassigned"),
+        columns,
+        f,
+    }))
+}
+
+/// One entry of a request's timeline as the desk shows it.
+pub struct Entry {
+    pub when: String,
+    pub who: String,
+    pub what: String,
+    pub changes: Vec<String>,
+    pub comment: Option<String>,
+}
+
+fn entry(dir: &Directory, r: &Request, e: &Event) -> Entry {
+    let who = match e.actor.member_id {
+        Some(_) => dir.member_name(e.actor.member_id, ""),
+        None if e.changes.iter().any(|c| c.field == "link") => "The recipient (public link)".into(),
+        None => "Docket".into(),
+    };
+    let what = match e.kind {
+        EventKind::Created => "filed the request",
+        EventKind::Updated => "changed",
+        EventKind::Deleted => "deleted the request",
+        EventKind::Commented => "commented",
+        EventKind::Overdue => "marked it overdue",
+        EventKind::Reminder => "sent a due-date reminder",
+        EventKind::EmailFailed => "could not deliver an email",
+        EventKind::MessageQueued => "queued a message to the contact",
+    }
+    .to_owned();
+    let show = |field: &str, v: &Value| -> String {
+        match (field, v) {
+            (_, Value::Null) => "nothing".into(),
+            ("status", Value::String(s)) => docket_domain::workflow::StatusKey::parse(s)
+                .map(|k| dir.status_label(&r.type_key, &k))
+                .unwrap_or_else(|_| s.clone()),
+            ("assignee_id" | "requester_id", Value::String(s)) => {
+                dir.member_name(s.parse().ok(), s)
+            }
+            (_, Value::String(s)) => s.clone(),
+            (_, other) => other.to_string(),
+        }
+    };
+    let changes = if e.kind == EventKind::Created {
+        Vec::new()
+    } else {
+        e.changes
+            .iter()
+            .filter(|c| c.field != "category")
+            .map(|c| {
+                let field = c.field.replace('_', " ").replace(" id", "");
+                format!(
+                    "{field}: {} → {}",
+                    show(&c.field, &c.old),
+                    show(&c.field, &c.new)
+                )
+            })
+            .collect()
+    };
+    Entry {
+        when: when(e.at),
+        who,
+        what,
+        changes,
+        comment: e.comment.clone(),
+    }
+}
+
+/// A public link as the request page lists it.
+pub struct LinkRow {
+    pub id: String,
+    pub url: String,
+    pub mode: &'static str,
+    pub expires: String,
+    pub state: &'static str,
+    pub uses: i64,
+    pub revocable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestPage {
+    nav: Nav,
+    flash: Flash,
+    r: Request,
+    etag: String,
+    type_name: String,
+    status: String,
+    requester: String,
+    assignee: String,
+    due: String,
+    due_value: String,
+    overdue: bool,
+    created: String,
+    updated: String,
+    data: String,
+    available: Vec<Choice>,
+    unavailable: Vec<(String, String)>,
+    assignees: Vec<Choice>,
+    timeline: Vec<Entry>,
+    links: Vec<LinkRow>,
+    files: Vec<super::files::FileRow>,
+    may_edit: bool,
+}
+
+async fn by_number(state: &AppState, user: &DeskUser, number: i64) -> Result<Request, ApiError> {
+    user.principal.require(Scope::RequestsRead)?;
+    state
+        .store()
+        .request_by_number(user.principal.workspace_id, number)
+        .await?
+        .ok_or(ApiError::Domain(DomainError::NotFound("request")))
+}
+
+pub async fn request_page(
+    State(state): State<AppState>,
+    user: DeskUser,
+    Path(number): Path<i64>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    match request_inner(&state, &user, number, flash).await {
+        Ok(r) => r,
+        Err(e) => api_error_page(e),
+    }
+}
+
+async fn request_inner(
+    state: &AppState,
+    user: &DeskUser,
+    number: i64,
+    flash: Flash,
+) -> Result<Response, ApiError> {
+    let r = by_number(state, user, number).await?;
+    if r.deleted_at.is_some() {
+        return Err(DomainError::Gone.into());
+    }
+    let dir = Directory::load(state, user.principal.workspace_id).await?;
+    let ws = user.principal.workspace_id;
+    let Json(moves) =
+        transitions::transitions(State(state.clone()), auth(user), PathId(r.id)).await?;
+    let events = state.store().timeline(ws, r.id, None, 500).await?;
+    let now = docket_domain::now();
+    let links = state
+        .store()
+        .links_of_request(ws, r.id)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let state_label = match l.check_usable(&r, now) {
+                Ok(()) => "active",
+                Err(DomainError::Conflict { code, .. })
+                    if code == docket_domain::link::refusal::EXPIRED =>
+                {
+                    "expired"
+                }
+                Err(DomainError::Conflict { code, .. })
+                    if code == docket_domain::link::refusal::USED =>
+                {
+                    "used"
+                }
+                Err(DomainError::Conflict { code, .. })
+                    if code == docket_domain::link::refusal::REVOKED =>
+                {
+                    "revoked"
+                }
+                Err(_) => "closed",
+            };
+            LinkRow {
+                id: l.id.to_string(),
+                url: state
+                    .settings()
+                    .public_link(&format!("/p/{}", l.token.as_str())),
+                mode: if l.mode == docket_domain::link::LinkMode::OneTime {
+                    "one-time"
+                } else {
+                    "multi-use"
+                },
+                expires: l.expires_at.map(when).unwrap_or_else(|| "never".into()),
+                state: state_label,
+                uses: l.used_count,
+                revocable: l.revoked_at.is_none(),
+            }
+        })
+        .collect();
+    let me = user.principal.member_id();
+    let may_edit = user.principal.has(Scope::RequestsManage)
+        || (me.is_some() && (r.requester_id == me || r.assignee_id == me));
+    let files = super::files::rows(state, user, r.id).await?;
+    Ok(render(&RequestPage {
+        nav: Nav::new(user, "requests"),
+        flash,
+        etag: r.etag(),
+        type_name: dir.type_name(&r.type_key),
+        status: dir.status_label(&r.type_key, &r.status),
+        requester: dir.member_name(r.requester_id, "No one (system)"),
+        assignee: dir.member_name(r.assignee_id, "Unassigned"),
+        due: r.due_at.map(when).unwrap_or_else(|| "No due date".into()),
+        due_value: r
+            .due_at
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        overdue: r.is_overdue(now),
+        created: when(r.created_at),
+        updated: when(r.updated_at),
+        data: if r.data.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string_pretty(&r.data).unwrap_or_default()
+        },
+        available: moves
+            .available
+            .iter()
+            .map(|t| Choice::new(t.to.as_str(), t.label.clone(), ""))
+            .collect(),
+        unavailable: moves
+            .unavailable
+            .iter()
+            .filter(|b| b.reason != "no_transition")
+            .map(|b| (b.label.clone(), b.message.clone()))
+            .collect(),
+        assignees: dir.assignee_choices(r.assignee_id),
+        timeline: events.iter().map(|e| entry(&dir, &r, e)).collect(),
+        links,
+        files,
+        may_edit,
+        r,
+    }))
+}
+
+/// Applies a partial update as the API's `PATCH` would, guarded by the version the page
+/// showed (`If-Match`), so a change made meanwhile by someone else is not overwritten.
+async fn patch(
+    state: &AppState,
+    user: &DeskUser,
+    number: i64,
+    etag: &str,
+    body: Value,
+) -> Result<(), ApiError> {
+    let r = by_number(state, user, number).await?;
+    let body = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        headers.insert(header::IF_MATCH, v);
+    }
+    update::update(
+        State(state.clone()),
+        auth(user),
+        PathId(r.id),
+        headers,
+        ApiJson(body),
+    )
+    .await
+    .map(drop)
+    .map_err(stale)
+}
+
+/// A stale page gets a sentence a person can act on.
+fn stale(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Domain(DomainError::PreconditionFailed { .. }) => ApiError::Domain(DomainError::Conflict {
+            code: "stale_page",
+            message: "Someone changed this request while you were looking at it. Check the page as it is now and try again.".into(),
+        }),
+        other => other,
+    }
+}
+
+fn page_of(number: i64) -> String {
+    format!("/desk/requests/{number}")
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    to: String,
+    etag: String,
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    Path(number): Path<i64>,
+    f: DeskForm<StatusForm>,
+) -> Response {
+    let DeskForm { user, form } = f;
+    let outcome = patch(
+        &state,
+        &user,
+        number,
+        &form.etag,
+        json!({ "status": form.to }),
+    )
+    .await
+    .map(|()| "Status changed.".to_owned());
+    back(&page_of(number), outcome)
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    assignee: String,
+    etag: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    Path(number): Path<i64>,
+    f: DeskForm<AssignForm>,
+) -> Response {
+    let DeskForm { user, form } = f;
+    let assignee = if form.assignee.is_empty() {
+        Value::Null
+    } else {
+        json!(form.assignee)
+    };
+    let outcome = patch(
+        &state,
+        &user,
+        number,
+        &form.etag,
+        json!({ "assignee_id": assignee }),
+    )
+    .await
+    .map(|()| "Assignee changed.".to_owned());
+    back(&page_of(number), outcome)
+}
+
+#[derive(Deserialize)]
+pub struct DueForm {
+    due: String,
+    etag: String,
+}
+
+pub async fn set_due(
+    State(state): State<AppState>,
+    Path(number): Path<i64>,
+    f: DeskForm<DueForm>,
+) -> Response {
+    let DeskForm { user, form } = f;
+    let due = if form.due.trim().is_empty() {
+        Value::Null
+    } else {
+        json!(form.due.trim())
+    };
+    let outcome = patch(&state, &user, number, &form.etag, json!({ "due_at": due }))
+        .await
+        .map(|()| "Due date changed.".to_owned());
+    back(&page_of(number), outcome)
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    body: String,
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    Path(number): Path<i64>,
+    f: DeskForm<CommentForm>,
+) -> Response {
+    let DeskForm { user, form } = f;
+    let outcome = async {
+        let r = by_number(&state, &user, number).await?;
+        comments::create(
+            State(state.clone()),
+            auth(&user),
+            PathId(r.id),
+            ApiJson(comments::NewComment { body: form.body }),
+        )
+        .await
+        .map(|_| "Comment added.".to_owned())
+    }
+    .await;
+    back(&page_of(number), outcome)
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    mode: String,
+    #[serde(default)]
+    expires: String,
+}
+
+pub async fn add_link(
+    State(state): State<AppState>,
+    Path(number): Path<i64>,
+    f: DeskForm<LinkForm>,
+) -> Response {
+    let DeskForm { user, form } = f;
+    let outcome = async {
+        let r = by_number(&state, &user, number).await?;
+        let expires = if form.expires.trim().is_empty() {
+            Value::Null
+        } else {
+            json!(form.expires.trim())
+        };
+        let body = serde_json::from_value(json!({ "mode": form.mode, "expires_at": expires }))
+            .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+        let (_, Json(link)) = links::create(
+            State(state.clone()),
+            auth(&user),
+            PathId(r.id),
+            ApiJson(body),
+        )
+        .await?;
+        Ok(format!("Link created: {}", link.url))
+    }
+    .await;
+    back(&page_of(number), outcome)
+}
+
+pub async fn revoke_link(
+    State(state): State<AppState>,
+    Path((number, link)): Path<(i64, String)>,
+    f: DeskForm<super::session::NoFields>,
+) -> Response {
+    let user = f.user;
+    let outcome = async {
+        let r = by_number(&state, &user, number).await?;
+        links::revoke(
+            State(state.clone()),
+            auth(&user),
+            Path((r.id.to_string(), link)),
+        )
+        .await?;
+        Ok("Link revoked.".to_owned())
+    }
+    .await;
+    back(&page_of(number), outcome)
+}
+
+#[derive(Template)]
+#[template(path = "new_request.html")]
+struct NewPage {
+    nav: Nav,
+    flash: Flash,
+    types: Vec<Choice>,
+    assignees: Vec<Choice>,
+}
+
+pub async fn new_page(
+    State(state): State<AppState>,
+    user: DeskUser,
+    Query(flash): Query<Flash>,
+) -> Response {
+    match Directory::load(&state, user.principal.workspace_id).await {
+        Ok(dir) => render(&NewPage {
+            nav: Nav::new(&user, "new"),
+            flash,
+            types: dir.type_choices(TypeKey::GENERAL),
+            assignees: dir.assignee_choices(None),
+        }),
+        Err(e) => api_error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewForm {
+    #[serde(rename = "type")]
+    type_key: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    due: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+pub async fn create_request(State(state): State<AppState>, f: DeskForm<NewForm>) -> Response {
+    let DeskForm { user, form } = f;
+    let mut body =
+        json!({ "type": form.type_key, "title": form.title, "description": form.description });
+    if !form.due.trim().is_empty() {
+        body["due_at"] = json!(form.due.trim());
+    }
+    if !form.assignee.is_empty() {
+        body["assignee_id"] = json!(form.assignee);
+    }
+    let made = async {
+        let body = serde_json::from_value(body)
+            .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+        let (_, _, Json(view)) =
+            create::create(State(state.clone()), auth(&user), ApiJson(body)).await?;
+        Ok::<_, ApiError>(view.request.number)
+    }
+    .await;
+    match made {
+        Ok(number) => {
+            Redirect::to(&format!("{}?notice=Request+filed.", page_of(number))).into_response()
+        }
+        Err(e) => back("/desk/requests/new", Err(e)),
+    }
+}
+
+use axum::response::IntoResponse;
