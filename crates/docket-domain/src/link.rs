@@ -298,6 +298,88 @@ pub fn plan_link_use(
     ))
 }
 
+/// The relation of a link's holder to the request: the recipient, nobody else.
+fn recipient() -> Relation<'static> {
+    Relation {
+        principal: None,
+        is_requester: false,
+        is_assignee: false,
+        is_recipient: true,
+    }
+}
+
+/// The status the recipient completes the request with from where it is now: a status the
+/// workflow lets the recipient move to, preferring a `done` one. `None` when the workflow
+/// gives the recipient no move from the current status.
+pub fn recipient_target(workflow: &Workflow, current: &Request) -> Option<StatusKey> {
+    let reachable: Vec<_> = workflow
+        .statuses()
+        .iter()
+        .filter(|s| s.key != current.status)
+        .filter(|s| {
+            workflow
+                .decide(&current.status, &s.key, &recipient())
+                .is_ok()
+        })
+        .collect();
+    reachable
+        .iter()
+        .find(|s| s.category == Category::Done)
+        .or(reachable.first())
+        .map(|s| s.key.clone())
+}
+
+/// Plans a note the recipient leaves through `link`: a comment on the request's timeline,
+/// marked as the link's (the `link` change). A note does not use the link up, so a
+/// one-time link still takes its completion afterwards.
+pub fn plan_link_note(
+    link: &PublicLink,
+    current: &Request,
+    body: &str,
+    now: Timestamp,
+) -> Result<crate::request::Planned, DomainError> {
+    link.check_usable(current, now)?;
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(DomainError::invalid(
+            "body",
+            "required",
+            "a note needs some text",
+        ));
+    }
+    let max = crate::request::limits::COMMENT_CHARS;
+    if body.chars().count() > max {
+        return Err(DomainError::invalid(
+            "body",
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    }
+    let mut next = current.clone();
+    next.version += 1;
+    next.updated_at = now;
+    let event = Event {
+        id: EventId::new(),
+        seq: 0,
+        workspace_id: next.workspace_id,
+        request_id: next.id,
+        kind: EventKind::Commented,
+        actor: Actor::default(),
+        at: now,
+        changes: vec![FieldChange::new(
+            "link",
+            &Value::Null,
+            &serde_json::json!({ "id": link.id }),
+        )],
+        comment: Some(body.to_owned()),
+    };
+    Ok(crate::request::Planned {
+        request: next,
+        event,
+        follow_ups: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +409,29 @@ mod tests {
             updated_at: now,
             deleted_at: None,
         }
+    }
+
+    #[test]
+    fn the_recipient_completes_with_a_done_status_it_may_take() {
+        let r = request("pending", Category::Open);
+        let target = recipient_target(&Workflow::gipper(), &r).unwrap();
+        assert_eq!(target.as_str(), "completed");
+        let general = request("open", Category::Open);
+        assert_eq!(recipient_target(&Workflow::general(), &general), None);
+    }
+
+    #[test]
+    fn a_note_is_a_comment_that_does_not_use_the_link() {
+        let now = crate::now();
+        let r = request("pending", Category::Open);
+        let link = PublicLink::new(&r, LinkMode::OneTime, None, now);
+        let planned = plan_link_note(&link, &r, "  here you go ", now).unwrap();
+        assert_eq!(planned.event.kind, EventKind::Commented);
+        assert_eq!(planned.event.comment.as_deref(), Some("here you go"));
+        assert!(plan_link_note(&link, &r, "   ", now).is_err());
+        let mut revoked = link.clone();
+        revoked.revoked_at = Some(now);
+        assert!(plan_link_note(&revoked, &r, "hi", now).is_err());
     }
 
     fn complete() -> LinkSubmission {

@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(compat::router(&limit))
         .merge(desk::router())
+        .merge(crate::portal::router())
         .merge(health::router())
         .merge(openapi::router(document))
         .fallback(|| async { ApiError::NoRoute })

@@ -9,6 +9,7 @@
 //!   product.
 //! - [`desk`]: the web desk, server-rendered pages for members (sign-in, dashboard,
 //!   list, board, request page, settings).
+//! - [`portal`]: the recipient portal at `/p/{token}`, for people without an account.
 //! - [`auth`]: bearer tokens to a `Principal`.
 //! - [`middleware`]: request ids, rate limits, idempotency keys.
 //! - [`error`], [`extract`]: the one API error type and the extractors that parse input.
@@ -29,6 +30,8 @@ pub mod health;
 pub mod mail;
 pub mod middleware;
 pub mod openapi;
+pub mod portal;
+mod portal_files;
 pub mod settings;
 pub mod workers;
 

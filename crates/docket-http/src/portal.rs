@@ -1,0 +1,253 @@
+//! The recipient portal: `/p/{token}`, the page someone without an account opens from a
+//! public link to see what is asked, upload files, leave a note and complete the request.
+//!
+//! The link's token is the only credential: there is no cookie, so there is nothing for
+//! another site to ride on (no CSRF token is needed), and every form re-checks the link.
+//! A link that is expired, revoked, used up (one-time, after completion) or whose request
+//! was canceled or deleted shows a page saying so and accepts nothing. The page works
+//! without JavaScript: each form posts and comes back here with a message.
+//!
+//! Gipper's `link_for_copy` (`/content_requests/{token}`) opens this same page.
+
+use crate::app::AppState;
+use crate::desk::page::{error_page, when, Flash};
+use crate::error::ApiError;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use docket_domain::link::{
+    plan_link_note, plan_link_use, recipient_target, refusal, LinkSubmission, LinkToken, PublicLink,
+};
+use docket_domain::request::Request;
+use docket_domain::DomainError;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/p/{token}", get(page))
+        .route("/p/{token}/notes", post(note))
+        .route("/p/{token}/complete", post(complete))
+        .route("/p/{token}/files", post(crate::portal_files::upload))
+        .route(
+            "/content_requests/{token}",
+            get(|Path(token): Path<String>| async move { Redirect::to(&format!("/p/{token}")) }),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    token: String,
+    flash: Flash,
+    title: String,
+    prompt: String,
+    wanted: Vec<String>,
+    due: String,
+    overdue: bool,
+    files: Vec<crate::desk::files::FileRow>,
+    /// The label of the status completing moves to; `None`: the workflow lets the
+    /// recipient upload and write, and the requester closes the request.
+    complete_label: Option<String>,
+    one_time: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal_closed.html")]
+struct ClosedPage {
+    heading: &'static str,
+    message: &'static str,
+}
+
+/// A link that accepts nothing, as a page: why, and what the recipient can do.
+fn closed(e: &DomainError) -> Response {
+    let (status, heading, message) = match e {
+        DomainError::Conflict { code, .. } if *code == refusal::EXPIRED => (
+            StatusCode::GONE,
+            "This link has expired",
+            "The time to respond through this link is over. If you still need to send something, ask the person who sent you the link for a new one.",
+        ),
+        DomainError::Conflict { code, .. } if *code == refusal::REVOKED => (
+            StatusCode::GONE,
+            "This link was revoked",
+            "The sender has withdrawn this link. Ask them for a new one if you still need it.",
+        ),
+        DomainError::Conflict { code, .. } if *code == refusal::USED => (
+            StatusCode::GONE,
+            "This request is complete",
+            "Thank you: your response was received. This link could be used once and is now closed.",
+        ),
+        DomainError::Conflict { code, .. } if *code == refusal::CLOSED => (
+            StatusCode::GONE,
+            "This request was closed",
+            "The sender has canceled this request, so nothing more can be sent through this link.",
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "This link does not exist",
+            "Check that the address was copied whole. Links are 16 letters and digits after /p/.",
+        ),
+    };
+    let page = ClosedPage { heading, message };
+    match page.render() {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(_) => error_page(status, message),
+    }
+}
+
+/// The link and its request, if the link accepts a use now; otherwise the closed page.
+pub async fn open_link(state: &AppState, token: &str) -> Result<(PublicLink, Request), Response> {
+    let missing = || closed(&DomainError::NotFound("link"));
+    let token = LinkToken::parse(token).ok_or_else(missing)?;
+    let (link, request) = state
+        .store()
+        .link_by_token(&token)
+        .await
+        .map_err(|e| crate::desk::page::api_error_page(e.into()))?
+        .ok_or_else(missing)?;
+    link.check_usable(&request, docket_domain::now())
+        .map_err(|e| closed(&e))?;
+    Ok((link, request))
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let (link, r) = match open_link(&state, &token).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let rtype = match state
+        .store()
+        .get_request_type(r.workspace_id, &r.type_key)
+        .await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => return closed(&DomainError::NotFound("link")),
+        Err(e) => return crate::desk::page::api_error_page(e.into()),
+    };
+    let complete_label = recipient_target(&rtype.workflow, &r).map(|to| {
+        rtype
+            .workflow
+            .status(&to)
+            .map_or_else(|| to.as_str().to_owned(), |s| s.label.clone())
+    });
+    let files = match crate::portal_files::rows(&state, &link, &r).await {
+        Ok(f) => f,
+        Err(e) => return crate::desk::page::api_error_page(e),
+    };
+    let wanted = match r.data.get("files_wanted") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let page = PortalPage {
+        token: link.token.as_str().to_owned(),
+        flash,
+        title: r.title.clone(),
+        prompt: r.description.clone(),
+        wanted,
+        due: r.due_at.map(when).unwrap_or_default(),
+        overdue: r.is_overdue(docket_domain::now()),
+        files,
+        complete_label,
+        one_time: link.mode == docket_domain::link::LinkMode::OneTime,
+    };
+    crate::desk::page::render(&page)
+}
+
+/// Back to the portal page with the outcome; a refusal of the link itself shows the
+/// closed page instead.
+fn back(token: &str, outcome: Result<&str, ApiError>) -> Response {
+    match outcome {
+        Err(ApiError::Domain(e @ DomainError::Conflict { code, .. }))
+            if [
+                refusal::EXPIRED,
+                refusal::REVOKED,
+                refusal::USED,
+                refusal::CLOSED,
+            ]
+            .contains(&code) =>
+        {
+            closed(&e)
+        }
+        Err(ApiError::Domain(DomainError::NotFound("link"))) => {
+            closed(&DomainError::NotFound("link"))
+        }
+        outcome => crate::desk::page::back(&format!("/p/{token}"), outcome.map(str::to_owned)),
+    }
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    body: String,
+}
+
+async fn note(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(f): Form<NoteForm>,
+) -> Response {
+    let (link, r) = match open_link(&state, &token).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let now = docket_domain::now();
+    let outcome = state
+        .store()
+        .change_request(
+            r.workspace_id,
+            r.id,
+            Box::new(move |current, _| plan_link_note(&link, current, &f.body, now).map(Some)),
+        )
+        .await
+        .map(|_| "Your note was sent.")
+        .map_err(ApiError::from);
+    back(&token, outcome)
+}
+
+async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let parsed = match LinkToken::parse(&token) {
+        Some(t) => t,
+        None => return closed(&DomainError::NotFound("link")),
+    };
+    let now = docket_domain::now();
+    let outcome = state
+        .store()
+        .use_link(
+            &parsed,
+            Box::new(move |link, current, rtype| {
+                let to = recipient_target(&rtype.workflow, current).ok_or_else(|| {
+                    DomainError::Conflict {
+                        code: "no_recipient_transition",
+                        message:
+                            "this request cannot be completed from a link; the sender will close it"
+                                .into(),
+                    }
+                })?;
+                let submission = LinkSubmission {
+                    status: Some(to),
+                    data: Default::default(),
+                };
+                plan_link_use(link, current, &rtype.workflow, submission, now)
+            }),
+        )
+        .await
+        .map_err(ApiError::from);
+    match outcome {
+        // A one-time link is closed now; its page says the request is complete.
+        Ok((link, _, _)) if link.mode == docket_domain::link::LinkMode::OneTime => {
+            Redirect::to(&format!("/p/{token}")).into_response()
+        }
+        Ok(_) => back(&token, Ok("Thank you: the request is marked complete.")),
+        Err(e) => back(&token, Err(e)),
+    }
+}
