@@ -225,6 +225,8 @@ async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> R
         .use_link(
             &parsed,
             Box::new(move |link, current, rtype| {
+                // A closed link says why before anything else.
+                link.check_usable(current, now)?;
                 let to = recipient_target(&rtype.workflow, current).ok_or_else(|| {
                     DomainError::Conflict {
                         code: "no_recipient_transition",

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+pub mod web;
+
 pub use docket_http::Settings;
 
 /// The owner token every test workspace is bootstrapped with (`dk_` + 40 characters).

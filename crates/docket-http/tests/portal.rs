@@ -1,0 +1,175 @@
+//! The recipient portal over HTTP: what the recipient sees, notes, completion through the
+//! workflow's recipient transition, and links that accept nothing.
+
+mod common;
+
+use common::web::Browser;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A request type a recipient can complete: asked → received.
+async fn documents_type(app: &TestApp) {
+    app.post(
+        OWNER_TOKEN,
+        "/api/v1/request-types",
+        json!({ "key": "documents", "name": "Documents", "workflow": {
+        "statuses": [
+            {"key": "asked", "label": "Asked", "category": "open", "initial": true},
+            {"key": "received", "label": "Received", "category": "done"},
+            {"key": "withdrawn", "label": "Withdrawn", "category": "canceled"}
+        ],
+        "transitions": [
+            {"from": "asked", "to": "received", "by": ["recipient", "requests:manage"]},
+            {"from": "*", "to": "withdrawn", "by": ["requests:manage"]}
+        ]}}),
+    )
+    .await
+    .expect(201, "");
+}
+
+/// A documents request with a public link: `(request, link)`.
+async fn asked(app: &TestApp, mode: &str) -> (Value, Value) {
+    let r = app
+        .create_request(
+            OWNER_TOKEN,
+            json!({ "type": "documents", "title": "Send your tax forms",
+            "description": "Please upload last year's forms.", "due_at": "2031-01-31",
+            "data": { "files_wanted": ["W-2", "1099-INT"] } }),
+        )
+        .await;
+    let link = app
+        .post(
+            OWNER_TOKEN,
+            &format!("/api/v1/requests/{}/links", r["id"].as_str().unwrap()),
+            json!({ "mode": mode }),
+        )
+        .await
+        .expect(201, "")
+        .body;
+    (r, link)
+}
+
+fn token(link: &Value) -> String {
+    link["token"].as_str().unwrap().to_owned()
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_recipient_sees_the_ask_leaves_a_note_and_completes_once() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let (r, link) = asked(&app, "one_time").await;
+        let b = Browser::new(&app);
+        let path = format!("/p/{}", token(&link));
+        let page = b.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.text_of("title").as_deref(), Some("Send your tax forms"));
+        assert_eq!(page.text_of("prompt").as_deref(), Some("Please upload last year's forms."));
+        assert!(page.html.contains("<li>W-2</li>") && page.html.contains("<li>1099-INT</li>"));
+        assert!(page.html.contains("2031-01-31"));
+        assert!(page.html.contains("Mark as received"));
+
+        let noted = b.post(&format!("{path}/notes"), &[("body", "The 1099 follows next week.")]).await;
+        assert_eq!(noted.status, StatusCode::SEE_OTHER);
+        assert!(noted.location.unwrap().contains("notice="));
+        let id = r["id"].as_str().unwrap();
+        let timeline = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/timeline")).await.ok();
+        let last = timeline.body["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["kind"], "request.commented");
+        assert_eq!(last["comment"], "The 1099 follows next week.");
+        assert!(last["actor"]["member_id"].is_null());
+
+        let done = b.post(&format!("{path}/complete"), &[]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        let now = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}")).await.ok();
+        assert_eq!(now.body["status"], "received");
+
+        // One-time: closed after completion, with a page that says so, accepting nothing.
+        let closed = b.get(&path).await;
+        assert_eq!(closed.status, StatusCode::GONE);
+        assert!(closed.html.contains("This request is complete"));
+        let again = b.post(&format!("{path}/notes"), &[("body", "one more")]).await;
+        assert_eq!(again.status, StatusCode::GONE);
+        let twice = b.post(&format!("{path}/complete"), &[]).await;
+        assert_eq!(twice.status, StatusCode::GONE);
+        let timeline = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/timeline")).await.ok();
+        assert_eq!(timeline.body["items"].as_array().unwrap().len(), 3, "created, note, completion");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn expired_revoked_and_canceled_links_say_so_and_accept_nothing() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let b = Browser::new(&app);
+
+        let (r, link) = asked(&app, "multi_use").await;
+        let id = r["id"].as_str().unwrap();
+        app.send(app.request(reqwest::Method::DELETE, &format!("/api/v1/requests/{id}/links/{}", link["id"].as_str().unwrap()), Some(OWNER_TOKEN))).await.ok();
+        let revoked = b.get(&format!("/p/{}", token(&link))).await;
+        assert_eq!(revoked.status, StatusCode::GONE);
+        assert!(revoked.html.contains("revoked"));
+
+        let (r, link) = asked(&app, "multi_use").await;
+        app.patch(OWNER_TOKEN, &format!("/api/v1/requests/{}", r["id"].as_str().unwrap()), json!({ "status": "withdrawn" })).await.ok();
+        let canceled = b.get(&format!("/p/{}", token(&link))).await;
+        assert_eq!(canceled.status, StatusCode::GONE);
+        assert!(canceled.html.contains("closed"));
+        let refused = b.post(&format!("/p/{}/complete", token(&link)), &[]).await;
+        assert_eq!(refused.status, StatusCode::GONE);
+
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Too late" })).await;
+        let expired = app
+            .post(OWNER_TOKEN, &format!("/api/v1/requests/{}/links", r["id"].as_str().unwrap()), json!({ "mode": "one_time", "expires_at": "2020-01-01T00:00:00Z" }))
+            .await
+            .expect(201, "")
+            .body;
+        let page = b.get(&format!("/p/{}", token(&expired))).await;
+        assert_eq!(page.status, StatusCode::GONE);
+        assert!(page.html.contains("expired"));
+        let note = b.post(&format!("/p/{}/notes", token(&expired)), &[("body", "hello?")]).await;
+        assert_eq!(note.status, StatusCode::GONE);
+        let unchanged = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}", r["id"].as_str().unwrap())).await.ok();
+        assert_eq!(unchanged.body["status"], "asked");
+        assert_eq!(unchanged.body["version"], 1);
+
+        let unknown = b.get("/p/0123456789abcdef").await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get("/p/not-a-token").await.status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn without_a_recipient_transition_the_link_takes_notes_but_not_completion() {
+        let app = spawn_app().await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "title": "General ask" })).await;
+        let link = app.post(OWNER_TOKEN, &format!("/api/v1/requests/{}/links", r["id"].as_str().unwrap()), json!({ "mode": "multi_use" })).await.expect(201, "").body;
+        let b = Browser::new(&app);
+        let page = b.get(&format!("/p/{}", token(&link))).await;
+        assert!(page.html.contains("The sender will close this request"));
+        assert!(!page.html.contains("id=\"complete\""));
+        let forced = b.post(&format!("/p/{}/complete", token(&link)), &[]).await;
+        assert!(forced.location.unwrap().contains("error="));
+        let now = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}", r["id"].as_str().unwrap())).await.ok();
+        assert_eq!(now.body["status"], "open");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn gippers_link_for_copy_opens_the_portal() {
+        let app = spawn_app().await;
+        let made = app
+            .send(app.request(reqwest::Method::POST, "/api/v4/content_requests", None)
+                .header("Authentication", format!("Bearer {OWNER_TOKEN}"))
+                .json(&json!({ "content_request": { "name": "Photos of the flat", "recipient": "tenant",
+                    "prompt": "Kitchen and bathroom", "expiration_date": "2031/06/07", "time_type": "one_time" } })))
+            .await;
+        assert!(made.status.is_success(), "{}", made.body);
+        let link = made.body["link_for_copy"].as_str().unwrap().to_owned();
+        let b = Browser::new(&app);
+        let hop = b.get(&link).await;
+        assert_eq!(hop.status, StatusCode::SEE_OTHER);
+        let page = b.get(hop.location.as_deref().unwrap()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.text_of("title").as_deref(), Some("Photos of the flat"));
+        assert!(page.html.contains("Kitchen and bathroom"));
+    }
+}
