@@ -104,7 +104,12 @@ pub fn svg(days: &[Day]) -> String {
 "#,
         n = days.len()
     );
-    for tick in [0, top / 2, top] {
+    let ticks = if top % 2 == 0 {
+        vec![0, top / 2, top]
+    } else {
+        vec![0, top]
+    };
+    for tick in ticks {
         let ty = y(tick);
         let _ = write!(
             s,
@@ -130,7 +135,8 @@ pub fn svg(days: &[Day]) -> String {
                 );
             }
         }
-        if i % 7 == 0 || i + 1 == days.len() {
+        // A label a week apart, counted back from today so the last day is labelled.
+        if (days.len() - 1 - i) % 7 == 0 {
             let _ = writeln!(
                 s,
                 r##"<text x="{tx:.1}" y="{ty}" font-size="10" fill="#555">{label}</text>"##,

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+pub mod chrome;
 pub mod web;
 
 pub use docket_http::Settings;

@@ -1,0 +1,146 @@
+//! The desk and the portal in a real browser (headless Chromium through chromedriver):
+//! what a moderator and a recipient do, click by click. The SQLite runs also save the
+//! README's screenshots to `docs/screenshots/`.
+
+mod common;
+
+use common::chrome::Chrome;
+use common::web::set_password;
+use common::*;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn screenshots() -> bool {
+    current_backend() == Backend::Sqlite
+}
+
+/// A request type the recipient completes: asked → received.
+async fn documents_type(app: &TestApp) {
+    app.post(
+        OWNER_TOKEN,
+        "/api/v1/request-types",
+        json!({ "key": "documents", "name": "Documents", "workflow": {
+        "statuses": [
+            {"key": "asked", "label": "Asked", "category": "open", "initial": true},
+            {"key": "received", "label": "Received", "category": "done"},
+            {"key": "withdrawn", "label": "Withdrawn", "category": "canceled"}
+        ],
+        "transitions": [
+            {"from": "asked", "to": "received", "by": ["recipient", "requests:manage"]},
+            {"from": "*", "to": "withdrawn", "by": ["requests:manage"]}
+        ]}}),
+    )
+    .await
+    .expect(201, "");
+}
+
+async fn link(app: &TestApp, request: &Value, body: Value) -> String {
+    app.post(
+        OWNER_TOKEN,
+        &format!("/api/v1/requests/{}/links", request["id"].as_str().unwrap()),
+        body,
+    )
+    .await
+    .expect(201, "")
+    .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_moderator_signs_in_filters_opens_a_request_and_moves_it_to_done() {
+        let app = spawn_app().await;
+        let (mod_id, _) = app.add_member("moderator").await;
+        let me = app.get(OWNER_TOKEN, &format!("/api/v1/members/{mod_id}")).await.ok();
+        let email = me.body["email"].as_str().unwrap().to_owned();
+        set_password(&app, &mod_id, PASSWORD).await;
+        for (title, due) in [("Replace the lobby carpet", "2031-03-01"), ("Invoice for March", "2020-01-01"), ("Broken printer on floor 2", "2031-04-01")] {
+            app.create_request(OWNER_TOKEN, json!({ "title": title, "due_at": due, "description": "Reported at the front desk." })).await;
+        }
+        let chrome = Chrome::start(1280, 900).await;
+        chrome.goto(&app.url("/desk/requests")).await;
+        chrome.wait_for("#email").await;
+        chrome.fill("#email", &email).await;
+        chrome.fill("#password", PASSWORD).await;
+        chrome.click("form button[type=submit]").await;
+        chrome.wait_for("#request-list").await;
+        assert!(chrome.source().await.contains("Broken printer"));
+
+        chrome.fill("input[name=q]", "carpet").await;
+        chrome.click(".filters button[type=submit]").await;
+        chrome.wait_for("input[name=q][value=carpet]").await;
+        let listed = chrome.text("#request-list tbody").await;
+        assert!(listed.contains("Replace the lobby carpet"));
+        assert!(!listed.contains("Broken printer") && !listed.contains("Invoice"));
+        let url = chrome.client.current_url().await.unwrap();
+        assert!(url.as_str().contains("q=carpet"), "the filter is saved in the URL: {url}");
+        if screenshots() {
+            chrome.goto(&app.url("/desk/requests")).await;
+            chrome.wait_for("#request-list").await;
+            chrome.screenshot("desk-requests").await;
+            chrome.goto(&app.url("/desk")).await;
+            chrome.wait_for("svg.chart").await;
+            chrome.screenshot("desk-dashboard").await;
+            chrome.goto(&app.url("/desk/requests?q=carpet")).await;
+            chrome.wait_for("#request-list").await;
+        }
+
+        chrome.click("#request-list tbody a").await;
+        chrome.wait_for("button[data-status=done]").await;
+        chrome.click("button[data-status=done]").await;
+        chrome.wait_for(".flash.notice").await;
+        assert_eq!(chrome.text("#status").await, "Done");
+        let timeline = chrome.text("#timeline").await;
+        assert!(timeline.contains("status: Open → Done"), "{timeline}");
+        if screenshots() {
+            chrome.screenshot("desk-request").await;
+        }
+        let done = app.list_all(OWNER_TOKEN, "q=carpet").await;
+        assert_eq!(done[0]["status"], "done");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_recipient_opens_the_link_leaves_a_note_and_completes() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Send your tax forms",
+            "description": "Please upload last year's W-2 and 1099 forms.", "due_at": "2031-01-31",
+            "data": { "files_wanted": ["W-2", "1099-INT"] } })).await;
+        let token = link(&app, &r, json!({ "mode": "one_time" })).await;
+        let chrome = Chrome::start(390, 844).await;
+        chrome.goto(&app.url(&format!("/p/{token}"))).await;
+        chrome.wait_for("#title").await;
+        assert_eq!(chrome.text("#title").await, "Send your tax forms");
+        assert!(chrome.text("#wanted").await.contains("1099-INT"));
+        if screenshots() {
+            chrome.screenshot("portal-phone").await;
+        }
+        chrome.fill("#note", "Both forms attached.").await;
+        chrome.click("form[action$='/notes'] button").await;
+        chrome.wait_for(".flash.notice").await;
+        chrome.click("#complete").await;
+        chrome.wait_for("h1").await;
+        assert_eq!(chrome.text("h1").await, "This request is complete");
+        let now = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}", r["id"].as_str().unwrap())).await.ok();
+        assert_eq!(now.body["status"], "received");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_expired_link_is_refused() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Too late" })).await;
+        let token = link(&app, &r, json!({ "mode": "multi_use", "expires_at": "2020-01-01T00:00:00Z" })).await;
+        let chrome = Chrome::start(1024, 700).await;
+        chrome.goto(&app.url(&format!("/p/{token}"))).await;
+        chrome.wait_for("h1").await;
+        assert_eq!(chrome.text("h1").await, "This link has expired");
+        assert!(!chrome.source().await.contains("<form"), "an expired link offers nothing to submit");
+        if screenshots() {
+            chrome.screenshot("portal-expired").await;
+        }
+    }
+}
