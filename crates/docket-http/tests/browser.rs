@@ -5,7 +5,7 @@
 mod common;
 
 use common::chrome::Chrome;
-use common::web::set_password;
+use common::web::{documents_type, set_password};
 use common::*;
 use serde_json::{json, Value};
 
@@ -13,26 +13,6 @@ const PASSWORD: &str = "correct horse battery";
 
 fn screenshots() -> bool {
     current_backend() == Backend::Sqlite
-}
-
-/// A request type the recipient completes: asked → received.
-async fn documents_type(app: &TestApp) {
-    app.post(
-        OWNER_TOKEN,
-        "/api/v1/request-types",
-        json!({ "key": "documents", "name": "Documents", "workflow": {
-        "statuses": [
-            {"key": "asked", "label": "Asked", "category": "open", "initial": true},
-            {"key": "received", "label": "Received", "category": "done"},
-            {"key": "withdrawn", "label": "Withdrawn", "category": "canceled"}
-        ],
-        "transitions": [
-            {"from": "asked", "to": "received", "by": ["recipient", "requests:manage"]},
-            {"from": "*", "to": "withdrawn", "by": ["requests:manage"]}
-        ]}}),
-    )
-    .await
-    .expect(201, "");
 }
 
 async fn link(app: &TestApp, request: &Value, body: Value) -> String {

@@ -3,30 +3,10 @@
 
 mod common;
 
-use common::web::Browser;
+use common::web::{documents_type, Browser};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// A request type a recipient can complete: asked → received.
-async fn documents_type(app: &TestApp) {
-    app.post(
-        OWNER_TOKEN,
-        "/api/v1/request-types",
-        json!({ "key": "documents", "name": "Documents", "workflow": {
-        "statuses": [
-            {"key": "asked", "label": "Asked", "category": "open", "initial": true},
-            {"key": "received", "label": "Received", "category": "done"},
-            {"key": "withdrawn", "label": "Withdrawn", "category": "canceled"}
-        ],
-        "transitions": [
-            {"from": "asked", "to": "received", "by": ["recipient", "requests:manage"]},
-            {"from": "*", "to": "withdrawn", "by": ["requests:manage"]}
-        ]}}),
-    )
-    .await
-    .expect(201, "");
-}
 
 /// A documents request with a public link: `(request, link)`.
 async fn asked(app: &TestApp, mode: &str) -> (Value, Value) {

@@ -104,7 +104,7 @@ pub fn svg(days: &[Day]) -> String {
 "#,
         n = days.len()
     );
-    let ticks = if top % 2 == 0 {
+    let ticks = if top.is_multiple_of(2) {
         vec![0, top / 2, top]
     } else {
         vec![0, top]
@@ -136,7 +136,7 @@ pub fn svg(days: &[Day]) -> String {
             }
         }
         // A label a week apart, counted back from today so the last day is labelled.
-        if (days.len() - 1 - i) % 7 == 0 {
+        if (days.len() - 1 - i).is_multiple_of(7) {
             let _ = writeln!(
                 s,
                 r##"<text x="{tx:.1}" y="{ty}" font-size="10" fill="#555">{label}</text>"##,

@@ -598,6 +598,29 @@ fn page_of(number: i64) -> String {
     format!("/desk/requests/{number}")
 }
 
+/// A form value as JSON: empty means "clear it" (`null`).
+fn or_null(value: &str) -> Value {
+    match value.trim() {
+        "" => Value::Null,
+        v => json!(v),
+    }
+}
+
+/// Applies `body` to request `number` as the page's `PATCH` and goes back to the page.
+async fn patch_and_back(
+    state: &AppState,
+    user: &DeskUser,
+    number: i64,
+    etag: &str,
+    body: Value,
+    notice: &str,
+) -> Response {
+    let outcome = patch(state, user, number, etag, body)
+        .await
+        .map(|()| notice.to_owned());
+    back(&page_of(number), outcome)
+}
+
 #[derive(Deserialize)]
 pub struct StatusForm {
     to: String,
@@ -607,19 +630,10 @@ pub struct StatusForm {
 pub async fn set_status(
     State(state): State<AppState>,
     Path(number): Path<i64>,
-    f: DeskForm<StatusForm>,
+    DeskForm { user, form }: DeskForm<StatusForm>,
 ) -> Response {
-    let DeskForm { user, form } = f;
-    let outcome = patch(
-        &state,
-        &user,
-        number,
-        &form.etag,
-        json!({ "status": form.to }),
-    )
-    .await
-    .map(|()| "Status changed.".to_owned());
-    back(&page_of(number), outcome)
+    let body = json!({ "status": form.to });
+    patch_and_back(&state, &user, number, &form.etag, body, "Status changed.").await
 }
 
 #[derive(Deserialize)]
@@ -631,24 +645,10 @@ pub struct AssignForm {
 pub async fn assign(
     State(state): State<AppState>,
     Path(number): Path<i64>,
-    f: DeskForm<AssignForm>,
+    DeskForm { user, form }: DeskForm<AssignForm>,
 ) -> Response {
-    let DeskForm { user, form } = f;
-    let assignee = if form.assignee.is_empty() {
-        Value::Null
-    } else {
-        json!(form.assignee)
-    };
-    let outcome = patch(
-        &state,
-        &user,
-        number,
-        &form.etag,
-        json!({ "assignee_id": assignee }),
-    )
-    .await
-    .map(|()| "Assignee changed.".to_owned());
-    back(&page_of(number), outcome)
+    let body = json!({ "assignee_id": or_null(&form.assignee) });
+    patch_and_back(&state, &user, number, &form.etag, body, "Assignee changed.").await
 }
 
 #[derive(Deserialize)]
@@ -660,18 +660,10 @@ pub struct DueForm {
 pub async fn set_due(
     State(state): State<AppState>,
     Path(number): Path<i64>,
-    f: DeskForm<DueForm>,
+    DeskForm { user, form }: DeskForm<DueForm>,
 ) -> Response {
-    let DeskForm { user, form } = f;
-    let due = if form.due.trim().is_empty() {
-        Value::Null
-    } else {
-        json!(form.due.trim())
-    };
-    let outcome = patch(&state, &user, number, &form.etag, json!({ "due_at": due }))
-        .await
-        .map(|()| "Due date changed.".to_owned());
-    back(&page_of(number), outcome)
+    let body = json!({ "due_at": or_null(&form.due) });
+    patch_and_back(&state, &user, number, &form.etag, body, "Due date changed.").await
 }
 
 #[derive(Deserialize)]
@@ -715,13 +707,10 @@ pub async fn add_link(
     let DeskForm { user, form } = f;
     let outcome = async {
         let r = by_number(&state, &user, number).await?;
-        let expires = if form.expires.trim().is_empty() {
-            Value::Null
-        } else {
-            json!(form.expires.trim())
-        };
-        let body = serde_json::from_value(json!({ "mode": form.mode, "expires_at": expires }))
-            .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+        let body = serde_json::from_value(
+            json!({ "mode": form.mode, "expires_at": or_null(&form.expires) }),
+        )
+        .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
         let (_, Json(link)) = links::create(
             State(state.clone()),
             auth(&user),

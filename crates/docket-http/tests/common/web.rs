@@ -156,3 +156,24 @@ pub async fn desk_member(app: &TestApp, role: &str, password: &str) -> (String, 
     set_password(app, &id, password).await;
     (id, email, token)
 }
+
+/// A request type a recipient can complete through a public link: asked → received
+/// (the recipient or `requests:manage`), withdrawn from anywhere by `requests:manage`.
+pub async fn documents_type(app: &TestApp) {
+    app.post(
+        super::OWNER_TOKEN,
+        "/api/v1/request-types",
+        serde_json::json!({ "key": "documents", "name": "Documents", "workflow": {
+        "statuses": [
+            {"key": "asked", "label": "Asked", "category": "open", "initial": true},
+            {"key": "received", "label": "Received", "category": "done"},
+            {"key": "withdrawn", "label": "Withdrawn", "category": "canceled"}
+        ],
+        "transitions": [
+            {"from": "asked", "to": "received", "by": ["recipient", "requests:manage"]},
+            {"from": "*", "to": "withdrawn", "by": ["requests:manage"]}
+        ]}}),
+    )
+    .await
+    .expect(201, "");
+}
