@@ -455,9 +455,8 @@ fn is_valid_pattern(p: &str) -> bool {
     fn token(s: &str) -> bool {
         !s.is_empty()
             && s.len() <= 127
-            && s.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&^_.+-".contains(&b)
-            })
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&^_.+-".contains(&b))
     }
     match p.split_once('/') {
         Some(("*", "*")) => true,
@@ -498,9 +497,7 @@ pub fn sniff_content_type(head: &[u8], name: &FileName, complete: bool) -> Strin
             }
             ("application/zip", Some("odt")) => "application/vnd.oasis.opendocument.text",
             ("application/zip", Some("ods")) => "application/vnd.oasis.opendocument.spreadsheet",
-            ("application/zip", Some("odp")) => {
-                "application/vnd.oasis.opendocument.presentation"
-            }
+            ("application/zip", Some("odp")) => "application/vnd.oasis.opendocument.presentation",
             ("application/x-ole-storage", Some("doc")) => "application/msword",
             ("application/x-ole-storage", Some("xls")) => "application/vnd.ms-excel",
             ("application/x-ole-storage", Some("ppt")) => "application/vnd.ms-powerpoint",
@@ -665,8 +662,8 @@ mod tests {
 
     #[test]
     fn policies_are_checked() {
-        let err = FilePolicy::new(0, vec!["pdf".into(), "*/png".into(), "image/*".into()])
-            .unwrap_err();
+        let err =
+            FilePolicy::new(0, vec!["pdf".into(), "*/png".into(), "image/*".into()]).unwrap_err();
         let DomainError::Validation(fields) = err else {
             panic!("expected a validation error")
         };
@@ -689,7 +686,9 @@ mod tests {
             sniff_content_type(b"%PDF-1.7\n...", &name("x.png"), true),
             "application/pdf"
         );
-        let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x3e, 0];
+        let mut elf = vec![
+            0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x3e, 0,
+        ];
         elf.resize(64, 0);
         assert_eq!(
             sniff_content_type(&elf, &name("notes.txt"), true),
@@ -808,7 +807,9 @@ mod tests {
     #[test]
     fn uploaders_round_trip_through_their_stored_form() {
         for u in [
-            Uploader::Member { id: MemberId::new() },
+            Uploader::Member {
+                id: MemberId::new(),
+            },
             Uploader::Link { id: LinkId::new() },
             Uploader::System,
         ] {
