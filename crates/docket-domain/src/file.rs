@@ -323,6 +323,24 @@ fn request_change(actor: Actor, current: &Request, change: FieldChange, now: Tim
     }
 }
 
+/// Whether `p` may add files to `request` or take them off it: with `files:write`, what
+/// editing the request takes (the rule of `PATCH`): its requester, its assignee, or
+/// `requests:manage`.
+pub fn check_may_attach(p: &Principal, request: &Request) -> Result<(), DomainError> {
+    p.require(Scope::FilesWrite)?;
+    let me = p.member_id();
+    if me.is_some() && (request.requester_id == me || request.assignee_id == me) {
+        return Ok(());
+    }
+    p.require(Scope::RequestsManage).map_err(|e| match e {
+        DomainError::MissingScope(_) => e,
+        _ => DomainError::Forbidden(
+            "only the requester, the assignee or callers with requests:manage may change this request's files"
+                .into(),
+        ),
+    })
+}
+
 /// Whether `p` may delete `file`: with `files:write`, its uploader, or anyone with
 /// `requests:manage` (moderators, admins, owners).
 pub fn check_may_delete(p: &Principal, file: &FileRecord) -> Result<(), DomainError> {

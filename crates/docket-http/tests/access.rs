@@ -1051,7 +1051,9 @@ backend_tests! {
                 "requests:read",
                 "requests:write",
                 "members:read",
-                "tokens:write"
+                "tokens:write",
+                "files:read",
+                "files:write"
             ])
         );
     }
