@@ -226,6 +226,19 @@ backend_tests! {
         assert_eq!(r.body["name"], "file");
         let r = upload_raw(&app, &t, "/api/v1/files?name=empty.txt", Vec::new(), "text/plain").await.expect(201, "");
         assert_eq!(r.body["size"], 0);
+
+        // An upload is never buffered, so an Idempotency-Key does not hold it to the JSON
+        // body limit (the key is ignored on uploads).
+        let two = png(2 * MIB);
+        let r = app
+            .send(
+                app.request(Method::POST, "/api/v1/files?name=keyed.png", Some(&t))
+                    .header("idempotency-key", "upload-1")
+                    .body(two.clone()),
+            )
+            .await
+            .expect(201, "");
+        assert_eq!(r.body["size"], two.len());
     }
 }
 

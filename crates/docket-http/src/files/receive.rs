@@ -51,8 +51,9 @@ pub struct Attach {
 /// `upload_interrupted`; one that stalls longer than the request timeout between chunks
 /// is 408 `timeout`. Whatever fails, and also if this future is dropped midway, no object
 /// and no record remain: the upload is aborted, and an object whose record could not be
-/// stored is deleted. The record is stored on a task of its own once the object is
-/// complete, so a client leaving at that moment cannot separate the two.
+/// stored is deleted. Once every byte has arrived, completing the object and storing the
+/// record run on a task of their own, so a client leaving at that moment cannot separate
+/// the two.
 pub async fn receive<E: std::fmt::Display>(
     state: &AppState,
     upload: Upload,
@@ -124,8 +125,6 @@ pub async fn receive<E: std::fmt::Display>(
             }
         }
     }
-    writer.finish().await.map_err(storage_error)?;
-
     let attach = upload.attach;
     let record = FileRecord {
         id,
@@ -140,10 +139,13 @@ pub async fn receive<E: std::fmt::Display>(
         storage_key: key,
         created_at: docket_domain::now(),
     };
+    // Every byte arrived: completing the object and storing its record run on a task of
+    // their own, so that the two always go together even if this future is dropped now.
     let store = state.store().clone();
     let blobs = state.blobs().clone();
     let actor = attach.map(|a| a.actor).unwrap_or_default();
     let stored = tokio::spawn(async move {
+        writer.finish().await.map_err(storage_error)?;
         let written = store
             .insert_file(record, actor, docket_domain::now())
             .await;
@@ -152,10 +154,10 @@ pub async fn receive<E: std::fmt::Display>(
                 tracing::error!(error = %e, file.key = %path, "could not delete the object of a refused upload");
             }
         }
-        written
+        Ok::<_, ApiError>(written?)
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("storing a file record: {e}")))??;
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("storing a file: {e}")))??;
     let (file, _) = stored;
     tracing::info!(file.id = %file.id, workspace.id = %ws, file.size = file.size, file.content_type = %file.content_type, "file received");
     Ok(file)
