@@ -38,12 +38,16 @@ impl Role {
                 Scope::RequestsManage,
                 Scope::MembersRead,
                 Scope::TokensWrite,
+                Scope::FilesRead,
+                Scope::FilesWrite,
             ]),
             Role::Member => ScopeSet::of(&[
                 Scope::RequestsRead,
                 Scope::RequestsWrite,
                 Scope::MembersRead,
                 Scope::TokensWrite,
+                Scope::FilesRead,
+                Scope::FilesWrite,
             ]),
         }
     }
@@ -87,10 +91,15 @@ pub enum Scope {
     MembersWrite,
     TokensWrite,
     WebhooksWrite,
+    /// List, read and download files, and sign download URLs.
+    FilesRead,
+    /// Upload, attach, detach and delete files (and, for owners and admins, set the
+    /// workspace's file policy).
+    FilesWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 10] = [
         Scope::RequestsRead,
         Scope::RequestsWrite,
         Scope::RequestsManage,
@@ -99,6 +108,8 @@ impl Scope {
         Scope::MembersWrite,
         Scope::TokensWrite,
         Scope::WebhooksWrite,
+        Scope::FilesRead,
+        Scope::FilesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +122,8 @@ impl Scope {
             Scope::MembersWrite => "members:write",
             Scope::TokensWrite => "tokens:write",
             Scope::WebhooksWrite => "webhooks:write",
+            Scope::FilesRead => "files:read",
+            Scope::FilesWrite => "files:write",
         }
     }
 

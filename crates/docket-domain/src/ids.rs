@@ -73,3 +73,7 @@ uuid_id!(
     /// One event's delivery to one webhook.
     DeliveryId, now_v7
 );
+uuid_id!(
+    /// A stored file. UUIDv7, so ids sort by upload time.
+    FileId, now_v7
+);

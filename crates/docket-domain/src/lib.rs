@@ -11,6 +11,8 @@
 //! - [`workflow`]: statuses, categories, transitions and the rule that decides a move.
 //! - [`request`]: the request itself, its validated fields, and the functions that plan a
 //!   creation or an update (the storage layer applies the plan atomically).
+//! - [`file`]: file records, safe names, content sniffing, the workspace's file policy,
+//!   and attaching files to requests.
 //! - [`link`]: public links, the token an outside recipient acts on one request with.
 //! - [`event`]: timeline events, written in the same transaction as the change they record.
 //! - [`member`], [`token`], [`workspace`]: the tenant, its people and their API credentials.
@@ -25,6 +27,7 @@ pub mod access;
 pub mod email;
 pub mod error;
 pub mod event;
+pub mod file;
 pub mod ids;
 pub mod link;
 pub mod member;

@@ -37,7 +37,7 @@
         item.appendChild(label); item.appendChild(bar);
         list.appendChild(item);
         var data = new FormData();
-        form.querySelectorAll("input[type=hidden]").forEach(function (h) { data.append(h.name, h.value); });
+        form.querySelectorAll("input[type=hidden], input[type=checkbox]:checked").forEach(function (h) { data.append(h.name, h.type === "checkbox" ? "on" : h.value); });
         data.append(input.name, file, file.name);
         var xhr = new XMLHttpRequest();
         xhr.open("POST", form.action);

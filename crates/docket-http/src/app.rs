@@ -4,17 +4,19 @@
 //! tests both call it, the tests on a port-0 listener.
 
 use crate::error::ApiError;
-use crate::middleware::{idempotency, rate_limit, request_id};
+use crate::files::Blobs;
+use crate::middleware::{idempotency, rate_limit, request_id, timeout};
 use crate::settings::Settings;
 use crate::{api, compat, desk, health, openapi, workers};
+use anyhow::Context as _;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use docket_store::Store;
+use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Shared by every handler; cheap to clone.
@@ -28,17 +30,41 @@ struct Inner {
     settings: Settings,
     /// Wakes the webhook worker early (a delivery finished, a redelivery was queued).
     webhooks: tokio::sync::Notify,
+    /// Where file contents live.
+    blobs: Blobs,
+    /// The key download URLs are signed with: `settings.files.signing_key`.
+    signing_key: Vec<u8>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+    /// The state of a server over `store`, keeping file contents in `blobs`. Download URLs
+    /// are signed with `settings.files.signing_key`, or, when it is unset, a key made for
+    /// this process alone (`launch` sets the deployment's shared key).
+    pub fn new(store: Arc<dyn Store>, settings: Settings, blobs: Blobs) -> Self {
+        let signing_key = settings.files.signing_key.clone().unwrap_or_else(|| {
+            let mut key = vec![0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut key);
+            key
+        });
         Self {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 webhooks: tokio::sync::Notify::new(),
+                blobs,
+                signing_key,
             }),
         }
+    }
+
+    /// The blob store file contents live in.
+    pub fn blobs(&self) -> &Blobs {
+        &self.inner.blobs
+    }
+
+    /// The key download URLs are signed and checked with.
+    pub fn signing_key(&self) -> &[u8] {
+        &self.inner.signing_key
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -86,8 +112,13 @@ pub fn router(state: AppState) -> Router {
             limit.clone(),
             rate_limit::layer,
         ));
+    // Signed download URLs carry no credential: limited by the caller's address.
+    let signed_downloads = api::files::signed::public_router().layer(
+        axum::middleware::from_fn_with_state(limit.clone(), rate_limit::layer),
+    );
     Router::new()
         .merge(api)
+        .merge(signed_downloads)
         .merge(compat::router(&limit))
         .merge(desk::router())
         .merge(crate::portal::router())
@@ -95,7 +126,10 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router(document))
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(state.settings().body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.settings().request_timeout()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings().request_timeout(),
+            timeout::layer,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(&request_id::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("http", http.method = %req.method(), http.path = %req.uri().path(), request.id = %id)
@@ -111,7 +145,24 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::new(store, settings);
+    let mut settings = settings;
+    if settings.files.signing_key.is_none() {
+        // Made by the first node to start, read by every other: a URL signed by one node
+        // is good on all of them.
+        let mut candidate = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut candidate);
+        let key = store
+            .server_secret(
+                crate::files::SIGNING_KEY_NAME,
+                candidate,
+                docket_domain::now(),
+            )
+            .await
+            .context("reading the download URL signing key")?;
+        settings.files.signing_key = Some(key);
+    }
+    let blobs = Blobs::open(&settings.files)?;
+    let state = AppState::new(store, settings, blobs);
     let app = router(state.clone());
     // One shutdown signal for the server and the workers.
     let (stop, stopping) = tokio::sync::watch::channel(false);

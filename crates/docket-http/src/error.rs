@@ -40,6 +40,30 @@ pub enum ApiError {
     /// 409 `idempotency_key_in_use`: the first request with this key is still running.
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyInFlight,
+    /// 413 `file_too_large`: the file is larger than the workspace's file policy allows
+    /// (`details.limit`, in bytes).
+    #[error("the file is larger than this workspace accepts ({limit} bytes)")]
+    FileTooLarge { limit: u64 },
+    /// 415 `unsupported_type`: the file's type, sniffed from its bytes
+    /// (`details.content_type`), is not in the workspace's file policy.
+    #[error("files of type {content_type} are not accepted here")]
+    UnsupportedType { content_type: String },
+    /// 400 `upload_interrupted`: the body broke off before it was complete.
+    #[error("the upload was interrupted before the body was complete")]
+    UploadInterrupted,
+    /// 408 `timeout`: an upload's body stopped arriving.
+    #[error("the upload stalled: no bytes arrived for too long")]
+    UploadStalled,
+    /// 404 `file_missing`: the file's record exists but its bytes are not in the store.
+    #[error("the file's content is not in the file store")]
+    FileMissing,
+    /// 403 `signature_invalid`: a signed URL that was not made by this server for this
+    /// file and expiry.
+    #[error("the download link's signature is not valid")]
+    SignatureInvalid,
+    /// 403 `signature_expired`: a genuine signed URL whose time has passed.
+    #[error("the download link has expired")]
+    SignatureExpired,
     /// 500 `internal`: logged here; the client sees only the request id.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -101,6 +125,15 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
             ApiError::IdempotencyInFlight => (StatusCode::CONFLICT, "idempotency_key_in_use"),
+            ApiError::FileTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large"),
+            ApiError::UnsupportedType { .. } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type")
+            }
+            ApiError::UploadInterrupted => (StatusCode::BAD_REQUEST, "upload_interrupted"),
+            ApiError::UploadStalled => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ApiError::FileMissing => (StatusCode::NOT_FOUND, "file_missing"),
+            ApiError::SignatureInvalid => (StatusCode::FORBIDDEN, "signature_invalid"),
+            ApiError::SignatureExpired => (StatusCode::FORBIDDEN, "signature_expired"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -116,6 +149,10 @@ impl ApiError {
             }
             ApiError::Domain(DomainError::TransitionForbidden { allowed, .. }) => {
                 Some(serde_json::json!({ "allowed": allowed.0 }))
+            }
+            ApiError::FileTooLarge { limit } => Some(serde_json::json!({ "limit": limit })),
+            ApiError::UnsupportedType { content_type } => {
+                Some(serde_json::json!({ "content_type": content_type }))
             }
             _ => None,
         }

@@ -4,6 +4,8 @@
 //! - [`app`]: state, the router of all features with its middleware, and [`launch`].
 //! - [`api`]: the native REST API under `/api/v1`, one module per feature (requests,
 //!   request types, members, tokens, me); each owns its router and its wire types.
+//! - [`files`]: the file service (uploads into the blob store, downloads, signed URLs),
+//!   shared by the native API, the web desk and the recipient portal.
 //! - [`compat`]: the published APIs of other products (Open Notes, ServerOps, Storyden,
 //!   Collect, Gipper), served as thin translations onto the same requests, one module per
 //!   product.
@@ -26,6 +28,7 @@ pub mod compat;
 pub mod desk;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod mail;
 pub mod middleware;

@@ -31,7 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/p/{token}", get(page))
         .route("/p/{token}/notes", post(note))
         .route("/p/{token}/complete", post(complete))
-        .route("/p/{token}/files", post(crate::portal_files::upload))
+        .route(
+            "/p/{token}/files",
+            post(crate::portal_files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/p/{token}/files/{id}", get(crate::portal_files::download))
         .route(
             "/content_requests/{token}",
             get(|Path(token): Path<String>| async move { Redirect::to(&format!("/p/{token}")) }),

@@ -37,6 +37,74 @@ pub struct Settings {
     /// Base URL public links are built on (`https://desk.example.com`), without a
     /// trailing slash. Empty makes links relative (`/content_requests/{token}`).
     pub public_url: String,
+    /// Where file contents are kept, and the key download URLs are signed with.
+    pub files: FileSettings,
+}
+
+/// Where file contents are kept (see `crate::files`).
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileSettings {
+    /// `s3://bucket/prefix` for an S3-compatible store; anything else is a local directory
+    /// (a path, or `file:///path`), created if missing.
+    pub url: String,
+    /// How to reach the S3 store (used with an `s3://` URL). What is left unset comes from
+    /// the standard `AWS_*` environment variables.
+    pub s3: S3Settings,
+    /// The key download URLs are signed with. `None` (the normal case): the one kept in the
+    /// database (`server_secrets`), made at first start and shared by every node, which
+    /// `launch` reads.
+    #[serde(skip)]
+    pub signing_key: Option<Vec<u8>>,
+}
+
+/// An S3-compatible store: AWS, or MinIO, Ceph, R2, moto... with an endpoint.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// `https://minio.internal:9000`; AWS when unset.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Accept an `http://` endpoint (a store on the same host or network).
+    pub allow_http: bool,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        Self {
+            url: "docket-data/files".into(),
+            s3: S3Settings::default(),
+            signing_key: None,
+        }
+    }
+}
+
+/// Secrets are never printed.
+impl std::fmt::Debug for FileSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSettings")
+            .field("url", &self.url)
+            .field("s3", &self.s3)
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 /// How email leaves Docket.
@@ -108,6 +176,7 @@ impl Default for Settings {
             workers: true,
             mail: None,
             public_url: String::new(),
+            files: FileSettings::default(),
         }
     }
 }

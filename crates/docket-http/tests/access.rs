@@ -27,7 +27,8 @@ use Caller::*;
 ///
 /// Placeholders in the path and body: `{request}` a fresh request filed by the owner,
 /// `{mine}` a fresh request filed by the caller, `{member}` a plain member, `{token}` a
-/// fresh token of the caller's member, `{n}` a unique number.
+/// fresh token of the caller's member, `{file}` a fresh file uploaded by the owner, `{n}` a
+/// unique number. A body sent to an upload route is the uploaded file (JSON is text).
 struct Row {
     method: Method,
     path: &'static str,
@@ -80,7 +81,11 @@ fn table() -> Vec<Row> {
     let get = || Method::GET;
     let post = || Method::POST;
     let patch = || Method::PATCH;
+    let put = || Method::PUT;
     let delete = || Method::DELETE;
+    let upload = || Some(json!({"note": "uploaded"}));
+    let signing = || Some(json!({"expires_in": 60}));
+    let policy = || Some(json!({"max_bytes": 26214400, "allowed_types": ["*/*"]}));
     let new_request = || Some(json!({"title": "A request"}));
     let edit = || Some(json!({"title": "Edited"}));
     let comment = || Some(json!({"body": "A comment"}));
@@ -193,6 +198,49 @@ fn table() -> Vec<Row> {
         push(post(), "/api/v1/tokens", new_token(), (201, ""));
         push(delete(), "/api/v1/tokens/{token}", None, (200, ""));
         push(get(), "/api/v1/me", None, (200, ""));
+        push(get(), "/api/v1/files", None, (200, ""));
+        push(post(), "/api/v1/files?name=a.txt", upload(), (201, ""));
+        push(get(), "/api/v1/files/{file}", None, (200, ""));
+        push(get(), "/api/v1/files/{file}/content", None, (200, ""));
+        push(
+            post(),
+            "/api/v1/files/{file}/signed-url",
+            signing(),
+            (200, ""),
+        );
+        push(delete(), "/api/v1/files/{file}", None, when(manager, 204));
+        push(get(), "/api/v1/files/policy", None, (200, ""));
+        push(
+            put(),
+            "/api/v1/files/policy",
+            policy(),
+            when(privileged, 200),
+        );
+        push(get(), "/api/v1/requests/{request}/files", None, (200, ""));
+        push(
+            post(),
+            "/api/v1/requests/{request}/files?name=a.txt",
+            upload(),
+            when(manager, 201),
+        );
+        push(
+            post(),
+            "/api/v1/requests/{mine}/files?name=a.txt",
+            upload(),
+            (201, ""),
+        );
+        push(
+            put(),
+            "/api/v1/requests/{request}/files/{file}",
+            None,
+            when(manager, 200),
+        );
+        push(
+            put(),
+            "/api/v1/requests/{mine}/files/{file}",
+            None,
+            (200, ""),
+        );
     }
 
     // A narrowed token is told which scope it lacks when its role would allow the call,
@@ -337,6 +385,70 @@ fn table() -> Vec<Row> {
             "forbidden",
             None,
         ),
+        denied(
+            get(),
+            "/api/v1/files",
+            None,
+            ro,
+            "missing_scope",
+            Some("files:read"),
+        ),
+        denied(
+            post(),
+            "/api/v1/files?name=a.txt",
+            upload(),
+            ro,
+            "missing_scope",
+            Some("files:write"),
+        ),
+        denied(
+            get(),
+            "/api/v1/files/{file}/content",
+            None,
+            ro,
+            "missing_scope",
+            Some("files:read"),
+        ),
+        denied(
+            post(),
+            "/api/v1/files/{file}/signed-url",
+            signing(),
+            ro,
+            "missing_scope",
+            Some("files:read"),
+        ),
+        denied(
+            get(),
+            "/api/v1/files/policy",
+            None,
+            ro,
+            "missing_scope",
+            Some("files:read"),
+        ),
+        denied(
+            put(),
+            "/api/v1/files/policy",
+            policy(),
+            ro,
+            "missing_scope",
+            Some("files:write"),
+        ),
+        denied(
+            post(),
+            "/api/v1/requests/{mine}/files?name=a.txt",
+            upload(),
+            MemberNoMembersRead,
+            "missing_scope",
+            Some("files:write"),
+        ),
+        denied(
+            delete(),
+            "/api/v1/files/{file}",
+            None,
+            OwnerReadOnly,
+            "missing_scope",
+            Some("files:write"),
+        ),
         row(get(), "/api/v1/members", None, OwnerReadOnly, 200),
         denied(
             post(),
@@ -456,6 +568,16 @@ backend_tests! {
                     .await
                     .expect(201, "");
                 text = text.replace("{token}", t.body["id"].as_str().unwrap());
+            }
+            if text.contains("{file}") {
+                let f = app
+                    .send(
+                        app.request(Method::POST, "/api/v1/files?name=owner.txt", Some(&app.owner_token))
+                            .body("the owner's file"),
+                    )
+                    .await
+                    .expect(201, "");
+                text = text.replace("{file}", f.body["id"].as_str().unwrap());
             }
             text = text
                 .replace("{member}", &target_member)
@@ -1051,7 +1173,9 @@ backend_tests! {
                 "requests:read",
                 "requests:write",
                 "members:read",
-                "tokens:write"
+                "tokens:write",
+                "files:read",
+                "files:write"
             ])
         );
     }

@@ -566,10 +566,31 @@ backend_tests! {
             .map(|c| c["field"].as_str().unwrap())
             .collect();
         assert!(
-            fields.contains(&"status") && fields.contains(&"data"),
+            fields.contains(&"status") && fields.contains(&"data") && fields.contains(&"files"),
             "{fields:?}"
         );
         assert!(events[1]["actor"]["member_id"].is_null());
+
+        // Each media file is a file of the request; its bytes are the object the recipient
+        // put in the bucket, which here was never put there.
+        let files = app
+            .get(&app.owner_token, &format!("/api/v1/requests/{id}/files"))
+            .await
+            .expect(200, "");
+        let items = files.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{}", files.body);
+        assert_eq!(items[0]["name"], "image");
+        assert_eq!(items[0]["size"], 53324);
+        assert_eq!(items[0]["content_type"], "image/png");
+        assert_eq!(items[0]["sha256"], Value::Null);
+        assert_eq!(items[0]["visibility"], "shared");
+        assert_eq!(items[0]["uploaded_by"]["kind"], "link");
+        app.get(
+            &app.owner_token,
+            &format!("/api/v1/files/{}/content", items[0]["id"].as_str().unwrap()),
+        )
+        .await
+        .expect(404, "file_missing");
 
         // The native API cannot complete it for the recipient: the workflow grants that to
         // the link holder only.
@@ -705,5 +726,66 @@ backend_tests! {
                 r.body
             );
         }
+    }
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn completed_media_files_download_from_the_bucket() {
+        let app = spawn_app().await;
+        let made = create(&app, "media", "multi_use", &future()).await;
+        let token = made["token"].as_str().unwrap().to_owned();
+        // The recipient's client put one object in the bucket (here, the files directory).
+        let photo: Vec<u8> = [&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..], &[7u8; 100]].concat();
+        let object = app.files_dir.join("uploads/photo.png");
+        std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+        std::fs::write(&object, &photo).unwrap();
+
+        let r = public(
+            &app,
+            Method::PUT,
+            &format!("{BASE}/{token}/complete"),
+            Some(json!({ "media_files": [
+                { "name": "Beach.png", "s3_key": "uploads/photo.png", "format_type": "PNG", "media_type": "photo", "size": photo.len() },
+                { "name": "clip", "s3_key": "uploads/clip.mov", "format_type": "mov", "media_type": "video", "size": 9000 }
+            ]})),
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+        let id = app.list_all(&app.owner_token, "type=gipper").await[0]["id"].as_str().unwrap().to_owned();
+        let files = app
+            .get(&app.owner_token, &format!("/api/v1/requests/{id}/files"))
+            .await
+            .expect(200, "");
+        let items = files.body["items"].as_array().unwrap().clone();
+        assert_eq!(common::strings(&items, "content_type"), ["image/png", "video/quicktime"]);
+        let path = |i: usize| format!("/api/v1/files/{}/content", items[i]["id"].as_str().unwrap());
+        let got = app.request(Method::GET, &path(0), Some(&app.owner_token)).send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        assert_eq!(got.headers()["content-type"], "image/png");
+        assert_eq!(got.headers()["content-disposition"], "attachment; filename*=UTF-8''Beach.png");
+        assert_eq!(got.bytes().await.unwrap().to_vec(), photo);
+        app.get(&app.owner_token, &path(1)).await.expect(404, "file_missing");
+
+        // Deleting such a record leaves the object: Docket did not put it there.
+        app.delete(&app.owner_token, &format!("/api/v1/files/{}", items[0]["id"].as_str().unwrap()))
+            .await
+            .expect(204, "");
+        assert!(object.exists());
+
+        // A key must name an object of the bucket, and never one of Docket's own
+        // (`<workspace>/<file>`), which could be another workspace's file.
+        for key in ["../secret", "a//b", "", &format!("{}/{}", app.workspace_id, items[1]["id"].as_str().unwrap())] {
+            let r = public(
+                &app,
+                Method::PUT,
+                &format!("{BASE}/{token}/complete"),
+                Some(json!({ "media_files": [{ "name": "x", "s3_key": key, "format_type": "png", "media_type": "photo", "size": 1 }]})),
+            )
+            .await;
+            expect_error(&r, 422);
+        }
+        let files = app.get(&app.owner_token, &format!("/api/v1/requests/{id}/files")).await.expect(200, "");
+        assert_eq!(files.body["items"].as_array().unwrap().len(), 1, "refused completions store no file");
     }
 }

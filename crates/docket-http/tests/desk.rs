@@ -235,3 +235,53 @@ backend_tests! {
         assert!(forced.location.unwrap().contains("error="));
     }
 }
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn files_upload_from_the_request_page_and_download_with_the_session() {
+        let app = spawn_app().await;
+        let b = owner_browser(&app).await;
+        let made = app.create_request(OWNER_TOKEN, json!({ "title": "Lease" })).await;
+        let number = made["number"].as_i64().unwrap();
+        let path = format!("/desk/requests/{number}");
+        let page = b.get(&path).await;
+        let part = |name: &str, bytes: &'static [u8]| {
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned())
+        };
+
+        // Without the session's CSRF token before the files, nothing is stored.
+        let forged = reqwest::multipart::Form::new().part("file", part("evil.txt", b"forged"));
+        let refused = b.post_multipart(&format!("{path}/files"), forged).await;
+        assert!(refused.location.unwrap().contains("error="));
+        let listed = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}/files", made["id"].as_str().unwrap())).await.ok();
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 0);
+
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", page.csrf())
+            .text("shared", "on")
+            .part("file", part("lease.txt", b"The lease, signed."))
+            .part("file", part("../../notes.txt", b"second file"));
+        let sent = b.post_multipart(&format!("{path}/files"), form).await;
+        assert!(sent.location.unwrap().contains("2+files+uploaded"));
+        let page = b.get(&path).await;
+        assert!(page.html.contains(">lease.txt</a>") && page.html.contains("shown to the recipient"));
+        let listed = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}/files", made["id"].as_str().unwrap())).await.ok();
+        let items = listed.body["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|f| !f["name"].as_str().unwrap().contains('/')), "names are sanitised");
+        let lease = items.iter().find(|f| f["name"] == "lease.txt").unwrap();
+        let got = b.get(&format!("/desk/files/{}", lease["id"].as_str().unwrap())).await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(got.html, "The lease, signed.");
+        assert!(page.html.contains("filed the request"));
+        let timeline = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}/timeline", made["id"].as_str().unwrap())).await.ok();
+        let file_events = timeline.body["items"].as_array().unwrap().iter()
+            .filter(|e| e["changes"].as_array().is_some_and(|c| c.iter().any(|c| c["field"] == "files"))).count();
+        assert_eq!(file_events, 2, "each upload is on the timeline");
+
+        let mut anonymous = Browser::new(&app);
+        anonymous.cookie = None;
+        let away = anonymous.get(&format!("/desk/files/{}", lease["id"].as_str().unwrap())).await;
+        assert_eq!(away.status, StatusCode::SEE_OTHER, "downloads need a session");
+    }
+}

@@ -42,6 +42,13 @@ async fn the_openapi_document_describes_the_api() {
         ("/api/v1/webhooks", &["get", "post"]),
         ("/api/v1/webhooks/{id}", &["get", "patch", "delete"]),
         ("/api/v1/webhooks/{id}/deliveries", &["get", "post"]),
+        ("/api/v1/files", &["get", "post"]),
+        ("/api/v1/files/{id}", &["get", "delete"]),
+        ("/api/v1/files/{id}/content", &["get"]),
+        ("/api/v1/files/{id}/signed-url", &["post"]),
+        ("/api/v1/files/policy", &["get", "put"]),
+        ("/api/v1/requests/{id}/files", &["get", "post"]),
+        ("/api/v1/requests/{id}/files/{file_id}", &["put", "delete"]),
     ] {
         let item = paths
             .get(path)

@@ -153,3 +153,50 @@ backend_tests! {
         assert!(page.html.contains("Kitchen and bathroom"));
     }
 }
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_recipient_uploads_files_sees_them_and_then_the_closed_link_takes_no_more() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let (r, link) = asked(&app, "one_time").await;
+        let id = r["id"].as_str().unwrap();
+        let b = Browser::new(&app);
+        let path = format!("/p/{}", token(&link));
+        let part = |name: &str, bytes: &'static [u8]| reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+        let form = reqwest::multipart::Form::new()
+            .part("file", part("w2.txt", b"W-2 contents"))
+            .part("file", part("1099.txt", b"1099 contents"));
+        let sent = b.post_multipart(&format!("{path}/files"), form).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER);
+        assert!(sent.location.unwrap().contains("2+files+uploaded"));
+
+        // An internal file of the request is not shown to the recipient.
+        app.send(app.request(reqwest::Method::POST, &format!("/api/v1/requests/{id}/files?name=internal.txt"), Some(OWNER_TOKEN)).body("staff only")).await.expect(201, "");
+        let page = b.get(&path).await;
+        assert!(page.html.contains("w2.txt") && page.html.contains("1099.txt"));
+        assert!(!page.html.contains("internal.txt"));
+        let files = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/files")).await.ok();
+        let items = files.body["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 3);
+        let w2 = items.iter().find(|f| f["name"] == "w2.txt").unwrap();
+        assert_eq!(w2["uploaded_by"]["kind"], "link");
+        let got = b.get(&format!("{path}/files/{}", w2["id"].as_str().unwrap())).await;
+        assert_eq!(got.html, "W-2 contents");
+        let internal = items.iter().find(|f| f["name"] == "internal.txt").unwrap();
+        let hidden = b.get(&format!("{path}/files/{}", internal["id"].as_str().unwrap())).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+
+        // JSON for the page's script.
+        let one = reqwest::multipart::Form::new().part("file", part("late.txt", b"late"));
+        let scripted = app.send(app.client.post(app.url(&format!("{path}/files"))).header("accept", "application/json").multipart(one)).await;
+        assert_eq!(scripted.status.as_u16(), 201);
+
+        b.post(&format!("{path}/complete"), &[]).await;
+        let after = reqwest::multipart::Form::new().part("file", part("after.txt", b"too late"));
+        let refused = b.post_multipart(&format!("{path}/files"), after).await;
+        assert_eq!(refused.status, StatusCode::GONE);
+        let files = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/files")).await.ok();
+        assert_eq!(files.body["items"].as_array().unwrap().len(), 4, "nothing after the link closed");
+    }
+}

@@ -22,7 +22,8 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use docket_domain::email::Template;
-use docket_domain::event::{Event, EventKind};
+use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{
     DeliveryId, EventId, MemberId, RequestId, TokenId, WebhookId, WorkspaceId,
 };
@@ -66,6 +67,11 @@ pub type PlanLinkUse = Box<
     dyn FnOnce(&PublicLink, &Request, &RequestType) -> Result<(Planned, PublicLink), DomainError>
         + Send,
 >;
+
+/// What a file write did: the file as it is now, and the `request.updated` event it wrote
+/// on its request's timeline when it attached or detached the file (`None` when it
+/// changed no request).
+pub type FileWrite = (FileRecord, Option<Event>);
 
 /// The public link to create together with a new request.
 #[derive(Clone, Debug)]
@@ -229,6 +235,12 @@ pub enum Imported {
     Request {
         request: Box<Request>,
         events: Vec<Event>,
+    },
+    /// A file record (its bytes travel separately: copy the blob store).
+    File(Box<FileRecord>),
+    FilePolicy {
+        workspace_id: WorkspaceId,
+        policy: FilePolicy,
     },
 }
 
@@ -531,6 +543,85 @@ pub trait Store: Send + Sync + 'static {
         token: &LinkToken,
         plan: PlanLinkUse,
     ) -> Result<(PublicLink, Request, Event)>;
+
+    /// Like [`Store::use_link`], and stores `files` attached to the link's request in the
+    /// same transaction (the plan records them on its event, see
+    /// `docket_domain::file::attached_change`). Every file must name the link's workspace
+    /// and request.
+    async fn use_link_with_files(
+        &self,
+        token: &LinkToken,
+        files: Vec<FileRecord>,
+        plan: PlanLinkUse,
+    ) -> Result<(PublicLink, Request, Event)>;
+
+    // Files (records only: the bytes live in the blob store, which the caller writes
+    // before inserting a record and deletes after deleting one).
+    /// Stores a new file record. When `file.request_id` names a request, the file is
+    /// attached to it in the same transaction, as [`Store::attach_file`] does: `NotFound`
+    /// when the request is not in the workspace, `Gone` when it was deleted.
+    async fn insert_file(&self, file: FileRecord, actor: Actor, at: Timestamp)
+        -> Result<FileWrite>;
+    async fn get_file(&self, ws: WorkspaceId, id: FileId) -> Result<Option<FileRecord>>;
+    /// The file with this id, whatever its workspace: the one file lookup not scoped to a
+    /// workspace, for signed download URLs, whose verified signature is the credential.
+    async fn file_by_id(&self, id: FileId) -> Result<Option<FileRecord>>;
+    /// A workspace's files (only `request`'s when given), oldest first, after the file
+    /// `after`, at most `limit`.
+    async fn list_files(
+        &self,
+        ws: WorkspaceId,
+        request: Option<RequestId>,
+        after: Option<FileId>,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>>;
+    /// Attaches a file to a request: sets the file's request, bumps the request's version
+    /// and writes its `request.updated` event (`{field: "files", old: null, new: {...}}`)
+    /// in one transaction, planned by `docket_domain::file::plan_attach` as `actor`.
+    /// Already attached to this request: nothing changes (no event). Attached to another:
+    /// `Conflict { code: "file_attached" }`. `NotFound` for a file or request outside the
+    /// workspace, `Gone` for a deleted request.
+    async fn attach_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        request: RequestId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite>;
+    /// Detaches a file from its request, recording `{field: "files", old: {...}, new:
+    /// null}` on the request's timeline in the same transaction. A file attached to no
+    /// request is returned unchanged.
+    async fn detach_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite>;
+    /// Deletes a file record, and records the detachment on its request's timeline (if
+    /// it had one) in the same transaction. Returns the record as it was.
+    async fn delete_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite>;
+    /// The workspace's file policy; `None` until one is set (the default applies).
+    async fn file_policy(&self, ws: WorkspaceId) -> Result<Option<FilePolicy>>;
+    async fn set_file_policy(
+        &self,
+        ws: WorkspaceId,
+        policy: FilePolicy,
+        at: Timestamp,
+    ) -> Result<()>;
+
+    /// The server-wide secret called `name` (e.g. the key download URLs are signed with).
+    /// The first call stores `candidate`; every later call, on any node, returns that
+    /// first value, so all nodes sharing the database share the secret.
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>, at: Timestamp)
+        -> Result<Vec<u8>>;
 
     // Export and import.
     /// Every request of a workspace, deleted ones included, in id order after `after`.

@@ -1,14 +1,17 @@
 //! The portable export format: one JSON object per line, readable by any backend.
 //!
 //! The lines of one workspace come in dependency order — the workspace, its members, its
-//! tokens, its request types, then each request with its timeline — so an import can
-//! store each line as it reads it. Timestamps are microseconds since the epoch, the
+//! tokens, its request types, its file policy, each request with its timeline, then its
+//! file records — so an import can store each line as it reads it. Files travel as records
+//! only: their bytes stay in the blob store, which is copied on its own (a directory or a
+//! bucket). Timestamps are microseconds since the epoch, the
 //! precision every backend stores, so a round trip is exact. Backend-private values (an
 //! event's `seq`, the workspace's next number) are not exported: the importing backend
 //! assigns them, keeping the order and continuing after the highest number.
 
 use crate::{Imported, Result, Store, StoreError};
 use docket_domain::event::{Actor, Event, EventKind, FieldChange};
+use docket_domain::file::{FileId, FileName, FilePolicy, FileRecord, Uploader, Visibility};
 use docket_domain::ids::{EventId, MemberId, RequestId, RequestTypeId, TokenId, WorkspaceId};
 use docket_domain::member::{Email, Member};
 use docket_domain::request::{Request, RequestType, Subject, TypeKey};
@@ -64,7 +67,30 @@ pub enum Line {
         created_at: i64,
         updated_at: i64,
     },
+    FilePolicy {
+        workspace_id: Uuid,
+        max_bytes: u64,
+        allowed_types: Vec<String>,
+    },
     Request(Box<RequestLine>),
+    File(Box<FileLine>),
+}
+
+/// A file record; the bytes are in the blob store under `storage_key`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLine {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub request_id: Option<Uuid>,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub uploaded_by: Uploader,
+    pub visibility: Visibility,
+    pub storage_key: String,
+    pub created_at: i64,
 }
 
 /// A request and its whole timeline, in order.
@@ -162,6 +188,13 @@ pub async fn export_workspace(
             updated_at: micros(t.updated_at),
         })?;
     }
+    if let Some(policy) = store.file_policy(id).await? {
+        emit(Line::FilePolicy {
+            workspace_id: id.0,
+            max_bytes: policy.max_bytes,
+            allowed_types: policy.allowed_types,
+        })?;
+    }
     let mut after = None;
     loop {
         let page = store.export_requests(id, after, PAGE).await?;
@@ -205,6 +238,27 @@ pub async fn export_workspace(
                 updated_at: micros(r.updated_at),
                 deleted_at: r.deleted_at.map(micros),
                 events,
+            })))?;
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.list_files(id, None, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for f in page {
+            emit(Line::File(Box::new(FileLine {
+                id: f.id.0,
+                workspace_id: id.0,
+                request_id: f.request_id.map(|r| r.0),
+                name: f.name.as_str().to_owned(),
+                content_type: f.content_type,
+                size: f.size,
+                sha256: f.sha256,
+                uploaded_by: f.uploaded_by,
+                visibility: f.visibility,
+                storage_key: f.storage_key,
+                created_at: micros(f.created_at),
             })))?;
         }
     }
@@ -298,6 +352,35 @@ impl Line {
                     created_at: from_micros(created_at),
                     updated_at: from_micros(updated_at),
                 })
+            }
+            Line::FilePolicy {
+                workspace_id,
+                max_bytes,
+                allowed_types,
+            } => Imported::FilePolicy {
+                workspace_id: WorkspaceId(workspace_id),
+                policy: FilePolicy::new(max_bytes, allowed_types)
+                    .map_err(|e| bad("file policy", e))?,
+            },
+            Line::File(f) => {
+                let f = *f;
+                let name = FileName::sanitize(&f.name);
+                if name.as_str() != f.name {
+                    return Err(bad("file name", &f.name));
+                }
+                Imported::File(Box::new(FileRecord {
+                    id: FileId(f.id),
+                    workspace_id: WorkspaceId(f.workspace_id),
+                    request_id: f.request_id.map(RequestId),
+                    name,
+                    content_type: f.content_type,
+                    size: f.size,
+                    sha256: f.sha256,
+                    uploaded_by: f.uploaded_by,
+                    visibility: f.visibility,
+                    storage_key: f.storage_key,
+                    created_at: from_micros(f.created_at),
+                }))
             }
             Line::Request(r) => {
                 let r = *r;

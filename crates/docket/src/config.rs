@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Where the embedded database (and later, files) live.
+    /// Where the embedded database, the mail folder and (by default) file contents live.
     pub data_dir: PathBuf,
     /// `sqlite:PATH` or `postgres://user:password@host/db`; empty for
     /// `<data_dir>/docket.db`.
@@ -37,6 +37,28 @@ pub struct Config {
     pub scheduler_interval_ms: u64,
     /// Email.
     pub mail: MailConfig,
+    /// Where file contents are kept.
+    pub files: FilesConfig,
+}
+
+/// File contents: a local directory (`<data_dir>/files` by default), or an S3-compatible
+/// bucket. With several nodes, use a bucket (or one directory every node mounts): every
+/// node must read every node's files.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// `s3://bucket/prefix`, or a directory; unset for `<data_dir>/files`.
+    pub url: Option<String>,
+    /// The S3 endpoint (MinIO, Ceph, R2, ...); AWS when unset.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    /// Unset: the standard `AWS_ACCESS_KEY_ID` (and the rest of the `AWS_*` variables).
+    pub s3_access_key_id: Option<String>,
+    /// Never printed by `docket config`.
+    #[serde(skip_serializing)]
+    pub s3_secret_access_key: Option<String>,
+    /// Accept an `http://` endpoint.
+    pub s3_allow_http: bool,
 }
 
 /// Email: over SMTP when `smtp_host` is set, else written to `<data_dir>/mail/*.eml`.
@@ -121,6 +143,7 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             scheduler_interval_ms: Settings::default().scheduler_interval_ms,
             mail: MailConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -168,6 +191,23 @@ impl Config {
                 retry_schedule_ms: self.mail.retry_schedule_ms.clone(),
             }),
             public_url: self.http.public_url.clone().unwrap_or_default(),
+            files: docket_http::settings::FileSettings {
+                url: self
+                    .files
+                    .url
+                    .clone()
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or_else(|| self.data_dir.join("files").to_string_lossy().into_owned()),
+                s3: docket_http::settings::S3Settings {
+                    endpoint: self.files.s3_endpoint.clone(),
+                    region: self.files.s3_region.clone(),
+                    access_key_id: self.files.s3_access_key_id.clone(),
+                    secret_access_key: self.files.s3_secret_access_key.clone(),
+                    allow_http: self.files.s3_allow_http,
+                },
+                // Read from the database at start (`server_secrets`), shared by every node.
+                signing_key: None,
+            },
         }
     }
 }
@@ -248,6 +288,26 @@ pub struct Overrides {
     /// Public base URL for links [default: http://<listen>].
     #[arg(long, env = "DOCKET_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Where file contents go: `s3://bucket/prefix`, or a directory [default: <data-dir>/files].
+    #[arg(long, env = "DOCKET_FILES_URL", global = true)]
+    pub files_url: Option<String>,
+    /// S3 endpoint for an `s3://` files URL (MinIO, Ceph, R2, ...) [default: AWS].
+    #[arg(long, env = "DOCKET_FILES_S3_ENDPOINT", global = true)]
+    pub files_s3_endpoint: Option<String>,
+    #[arg(long, env = "DOCKET_FILES_S3_REGION", global = true)]
+    pub files_s3_region: Option<String>,
+    #[arg(long, env = "DOCKET_FILES_S3_ACCESS_KEY_ID", global = true)]
+    pub files_s3_access_key_id: Option<String>,
+    #[arg(
+        long,
+        env = "DOCKET_FILES_S3_SECRET_ACCESS_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub files_s3_secret_access_key: Option<String>,
+    /// Accept an `http://` S3 endpoint.
+    #[arg(long, env = "DOCKET_FILES_S3_ALLOW_HTTP", global = true)]
+    pub files_s3_allow_http: Option<bool>,
 }
 
 impl Config {
@@ -301,6 +361,21 @@ impl Config {
         if o.database_url.is_some() {
             c.database_url = o.database_url.clone();
         }
+        for (field, value) in [
+            (&mut c.files.url, &o.files_url),
+            (&mut c.files.s3_endpoint, &o.files_s3_endpoint),
+            (&mut c.files.s3_region, &o.files_s3_region),
+            (&mut c.files.s3_access_key_id, &o.files_s3_access_key_id),
+            (
+                &mut c.files.s3_secret_access_key,
+                &o.files_s3_secret_access_key,
+            ),
+        ] {
+            if value.is_some() {
+                field.clone_from(value);
+            }
+        }
+        set!(files.s3_allow_http <- o.files_s3_allow_http);
         Ok(c)
     }
 

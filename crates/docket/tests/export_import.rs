@@ -1,15 +1,18 @@
 //! `docket export` / `docket import` round trips: SQLite → PostgreSQL → SQLite through the
 //! real binary, and each export is byte-for-byte the one before it, so every workspace,
-//! member, token, type, request (deleted ones included) and timeline event arrived as it
-//! left. Numbering continues after the highest imported number.
+//! member, token, type, request (deleted ones included), timeline event, file record and
+//! file policy arrived as it left. Numbering continues after the highest imported number.
 
 use docket_domain::access::Role;
+use docket_domain::event::Actor;
+use docket_domain::file::{FilePolicy, Uploader, Visibility};
+use docket_domain::link::LinkId;
 use docket_domain::now;
 use docket_domain::request::{plan_delete, NewRequest, RequestPatch, TypeKey};
 use docket_domain::workflow::Workflow;
 use docket_store::conformance::{
-    add_member, create_workspace, edit_workflow, file_request, move_request, new_request_type,
-    patch_request, titled,
+    add_member, create_workspace, edit_workflow, file_request, move_request, new_file,
+    new_request_type, patch_request, titled,
 };
 use docket_store::postgres::scratch::ScratchSchema;
 use docket_store::postgres::PgStore;
@@ -45,7 +48,8 @@ fn kinds(path: &Path) -> BTreeMap<String, usize> {
     out
 }
 
-/// Two workspaces with members, a custom type, live, moved, edited and deleted requests.
+/// Two workspaces with members, a custom type, live, moved, edited and deleted requests,
+/// files (attached or not, of every kind of uploader) and, in one, a file policy.
 async fn populate(store: &dyn Store) {
     for slug in ["acme", "globex"] {
         let s = create_workspace(store, slug).await;
@@ -98,7 +102,41 @@ async fn populate(store: &dyn Store) {
                     .expect("delete");
             }
         }
-        file_request(store, &p, titled("last")).await;
+        let last = file_request(store, &p, titled("last")).await;
+        if slug == "acme" {
+            let policy = FilePolicy::new(2 * 1024 * 1024, vec!["image/*".into()]).unwrap();
+            store
+                .set_file_policy(s.id(), policy, now())
+                .await
+                .expect("set a file policy");
+        }
+        for i in 0..6 {
+            let mut f = new_file(
+                s.id(),
+                (i % 2 == 0).then_some(last.id),
+                &format!("Café {i}.pdf"),
+            );
+            f.uploaded_by = match i % 3 {
+                0 => Uploader::Member { id: sam.id },
+                1 => Uploader::Link { id: LinkId::new() },
+                _ => Uploader::System,
+            };
+            if i == 1 {
+                f.visibility = Visibility::Shared;
+                f.sha256 = None;
+                f.storage_key = "uploads/elsewhere.png".into();
+            }
+            let (f, _) = store
+                .insert_file(f, Actor::default(), now())
+                .await
+                .expect("insert a file");
+            if i == 4 {
+                store
+                    .delete_file(s.id(), f.id, Actor::default(), now())
+                    .await
+                    .expect("delete a file");
+            }
+        }
     }
 }
 
@@ -141,6 +179,8 @@ async fn export_and_import_round_trip_between_backends() {
     assert_eq!(counts["token"], 2);
     assert_eq!(counts["request_type"], 4);
     assert_eq!(counts["request"], 62, "deleted requests are exported too");
+    assert_eq!(counts["file"], 10);
+    assert_eq!(counts["file_policy"], 1);
     assert_eq!(kinds(&second), counts);
     let first = std::fs::read_to_string(&first).unwrap();
     assert_eq!(

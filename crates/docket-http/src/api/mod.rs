@@ -2,6 +2,7 @@
 
 pub mod email_templates;
 pub mod events;
+pub mod files;
 pub mod me;
 pub mod members;
 pub mod request_types;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(events::router())
         .merge(webhooks::router())
-        .merge(email_templates::router());
+        .merge(email_templates::router())
+        .merge(files::router());
     OpenApiRouter::new().nest("/api/v1", v1)
 }

@@ -53,6 +53,11 @@ pub fn router() -> Router<AppState> {
         .route("/desk/requests/{number}/comments", post(requests::comment))
         .route("/desk/requests/{number}/links", post(requests::add_link))
         .route(
+            "/desk/requests/{number}/files",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/desk/files/{id}", get(files::download))
+        .route(
             "/desk/requests/{number}/links/{link}/revoke",
             post(requests::revoke_link),
         )

@@ -513,7 +513,7 @@ async fn request_inner(
     let me = user.principal.member_id();
     let may_edit = user.principal.has(Scope::RequestsManage)
         || (me.is_some() && (r.requester_id == me || r.assignee_id == me));
-    let files = super::files::rows(state, user, r.id).await?;
+    let files = super::files::rows(state, user, &r).await?;
     Ok(render(&RequestPage {
         nav: Nav::new(user, "requests"),
         flash,

@@ -3,3 +3,4 @@
 pub mod idempotency;
 pub mod rate_limit;
 pub mod request_id;
+pub mod timeout;

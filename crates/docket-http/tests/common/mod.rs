@@ -118,8 +118,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server with these settings over a fresh, bootstrapped database. The listener is
 /// bound before the server task starts, so the first call can be made at once.
-pub async fn spawn_app_with(settings: Settings) -> TestApp {
+pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
     let (store, guard) = open_test_store().await;
+    // File contents go to `<temp>/files` unless the test chose a store; the temporary
+    // directory around it shows that nothing is written beside it.
+    let files_root = tempfile::tempdir().expect("temporary directory for files");
+    let files_dir = files_root.path().join("files");
+    if settings.files.url == docket_http::settings::FileSettings::default().url {
+        settings.files.url = files_dir.to_str().expect("a UTF-8 path").to_owned();
+    }
     docket_http::bootstrap::ensure_first_workspace(&*store, Some(OWNER_TOKEN), OWNER_EMAIL)
         .await
         .expect("bootstrap the first workspace")
@@ -145,8 +152,10 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         owner_id: String::new(),
         workspace_id: String::new(),
         store,
+        files_dir,
         _stop: stop,
         _guard: guard,
+        _files_root: files_root,
     };
     let me = app.get(OWNER_TOKEN, "/api/v1/me").await.ok();
     app.owner_id = me.body["member"]["id"]
@@ -170,10 +179,14 @@ pub struct TestApp {
     /// The server's store, for setting up what the API cannot (a second workspace, an
     /// expired token).
     pub store: Arc<dyn Store>,
+    /// Where the server keeps file contents (a fresh directory per test, inside an
+    /// otherwise empty temporary directory).
+    pub files_dir: std::path::PathBuf,
     /// Dropping it stops the server.
     _stop: oneshot::Sender<()>,
     /// Dropped last: the database lives here (a temporary directory or a scratch schema).
     _guard: Box<dyn std::any::Any + Send>,
+    _files_root: tempfile::TempDir,
 }
 
 /// A response, read completely.

@@ -27,6 +27,7 @@
 //! are applied by `docket migrate` (or `serve --migrate`), never silently by `serve`.
 
 mod desk;
+mod files;
 mod mail;
 mod rows;
 #[cfg(feature = "conformance")]
@@ -34,14 +35,16 @@ pub mod scratch;
 mod webhooks;
 
 use crate::{
-    Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, IdempotencyClaim,
-    Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate, PlanLinkUse, QueuedEmail,
-    RequestStats, RequestTypeChange, Result, Store, StoreError, StoredResponse, WebhookChange,
+    Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
+    IdempotencyClaim, Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate,
+    PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store, StoreError,
+    StoredResponse, WebhookChange,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
 use docket_domain::email::Template;
-use docket_domain::event::{Event, EventKind};
+use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{
     DeliveryId, EventId, MemberId, RequestId, RequestTypeId, TokenId, WebhookId, WorkspaceId,
 };
@@ -412,6 +415,13 @@ async fn token_in(
 }
 
 impl PgStore {
+    /// Raises [`Store::event_signal`] when a file write recorded an event.
+    fn signal_file_event(&self, written: &FileWrite) {
+        if let (_, Some(event)) = written {
+            self.signal(event.seq);
+        }
+    }
+
     /// Raises [`Store::event_signal`] to `seq` after a commit (the listener may have
     /// heard of newer events already).
     fn signal(&self, seq: i64) {
@@ -1218,6 +1228,13 @@ impl Store for PgStore {
             Imported::Member(m) => insert_member_row(&mut tx, &m).await?,
             Imported::Token(t) => insert_token_row(&mut tx, &t).await?,
             Imported::RequestType(t) => insert_request_type_row(&mut tx, &t).await?,
+            Imported::File(file) => files::insert_file_row(&mut tx, &file).await?,
+            Imported::FilePolicy {
+                workspace_id,
+                policy,
+            } => {
+                files::set_file_policy(&mut tx, workspace_id, &policy, docket_domain::now()).await?
+            }
             Imported::Request { request, events } => {
                 insert_request(&mut *tx, &request).await?;
                 sqlx::query(
@@ -1669,10 +1686,27 @@ impl Store for PgStore {
         token: &LinkToken,
         plan: PlanLinkUse,
     ) -> Result<(PublicLink, Request, Event)> {
+        self.use_link_with_files(token, Vec::new(), plan).await
+    }
+
+    async fn use_link_with_files(
+        &self,
+        token: &LinkToken,
+        files: Vec<FileRecord>,
+        plan: PlanLinkUse,
+    ) -> Result<(PublicLink, Request, Event)> {
         let mut tx = self.pool.begin().await?;
         let found = link_with_token(&mut tx, token.as_str(), "")
             .await?
             .ok_or(DomainError::NotFound("link"))?;
+        if files
+            .iter()
+            .any(|f| f.workspace_id != found.workspace_id || f.request_id != Some(found.request_id))
+        {
+            return Err(StoreError::Internal(anyhow::anyhow!(
+                "a file of a link use names another request"
+            )));
+        }
         // The lock order of every request write: the type (shared), the request, then
         // the link. Concurrent uses of one link queue on the request's row lock, and each
         // re-reads the link after it, so a one-time link is used once.
@@ -1715,9 +1749,108 @@ impl Store for PgStore {
                 "a link's use count changed under its lock"
             )));
         }
+        for f in &files {
+            files::insert_file_row(&mut tx, f).await?;
+        }
         let (request, event) = write_events(&mut tx, planned).await?;
         tx.commit().await?;
         self.signal(event.seq);
         Ok((used, request, event))
+    }
+
+    async fn insert_file(
+        &self,
+        file: FileRecord,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let mut tx = self.pool.begin().await?;
+        let written = files::insert_file(&mut tx, file, actor, at).await?;
+        tx.commit().await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn get_file(&self, ws: WorkspaceId, id: FileId) -> Result<Option<FileRecord>> {
+        files::file_in(&mut *self.pool.acquire().await?, ws, id, "").await
+    }
+
+    async fn file_by_id(&self, id: FileId) -> Result<Option<FileRecord>> {
+        files::file_by_id(&mut *self.pool.acquire().await?, id).await
+    }
+
+    async fn list_files(
+        &self,
+        ws: WorkspaceId,
+        request: Option<RequestId>,
+        after: Option<FileId>,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>> {
+        files::list_files(&mut *self.pool.acquire().await?, ws, request, after, limit).await
+    }
+
+    async fn attach_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        request: RequestId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let mut tx = self.pool.begin().await?;
+        let written = files::attach_file(&mut tx, ws, id, request, actor, at).await?;
+        tx.commit().await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn detach_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let mut tx = self.pool.begin().await?;
+        let written = files::detach_file(&mut tx, ws, id, actor, at).await?;
+        tx.commit().await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn delete_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let mut tx = self.pool.begin().await?;
+        let written = files::delete_file(&mut tx, ws, id, actor, at).await?;
+        tx.commit().await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn file_policy(&self, ws: WorkspaceId) -> Result<Option<FilePolicy>> {
+        files::file_policy(&mut *self.pool.acquire().await?, ws).await
+    }
+
+    async fn set_file_policy(
+        &self,
+        ws: WorkspaceId,
+        policy: FilePolicy,
+        at: Timestamp,
+    ) -> Result<()> {
+        files::set_file_policy(&mut *self.pool.acquire().await?, ws, &policy, at).await
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: Vec<u8>,
+        at: Timestamp,
+    ) -> Result<Vec<u8>> {
+        files::server_secret(&mut *self.pool.acquire().await?, name, &candidate, at).await
     }
 }

@@ -6,6 +6,7 @@
 //! than handing it to another thread. Lists, which can scan, run on the blocking pool.
 
 mod desk;
+mod files;
 mod mail;
 mod read_pool;
 mod rows;
@@ -14,13 +15,15 @@ mod webhooks;
 mod writer;
 
 use crate::{
-    Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, IdempotencyClaim,
-    Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate, PlanLinkUse, QueuedEmail,
-    RequestStats, RequestTypeChange, Result, Store, StoreError, StoredResponse, WebhookChange,
+    Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
+    IdempotencyClaim, Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate,
+    PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store, StoreError,
+    StoredResponse, WebhookChange,
 };
 use async_trait::async_trait;
 use docket_domain::email::Template;
-use docket_domain::event::{Event, EventKind};
+use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{DeliveryId, EventId, WebhookId};
 use docket_domain::ids::{MemberId, RequestId, RequestTypeId, TokenId, WorkspaceId};
 use docket_domain::link::{LinkId, LinkToken, PublicLink};
@@ -50,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_email.sql"),
     include_str!("migrations/0006_request_links.sql"),
     include_str!("migrations/0007_external_keys.sql"),
+    include_str!("migrations/0008_files.sql"),
     include_str!("migrations/0009_desk.sql"),
 ];
 
@@ -128,6 +132,13 @@ impl SqliteStore {
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.readers.with(f)
+    }
+
+    /// Raises [`Store::event_signal`] when a file write recorded an event.
+    fn signal_file_event(&self, written: &FileWrite) {
+        if let (_, Some(event)) = written {
+            self.events.send_replace(event.seq);
+        }
     }
 }
 
@@ -880,6 +891,15 @@ impl Store for SqliteStore {
         token: &LinkToken,
         plan: PlanLinkUse,
     ) -> Result<(PublicLink, Request, Event)> {
+        self.use_link_with_files(token, Vec::new(), plan).await
+    }
+
+    async fn use_link_with_files(
+        &self,
+        token: &LinkToken,
+        files: Vec<FileRecord>,
+        plan: PlanLinkUse,
+    ) -> Result<(PublicLink, Request, Event)> {
         let token = token.as_str().to_owned();
         let types = self.types.clone();
         let used = self
@@ -888,6 +908,9 @@ impl Store for SqliteStore {
                 let link = link_with_token(c, &token)?.ok_or(DomainError::NotFound("link"))?;
                 let current = request_in(c, link.workspace_id, link.request_id)?
                     .ok_or(DomainError::NotFound("request"))?;
+                if files.iter().any(|f| f.workspace_id != link.workspace_id || f.request_id != Some(link.request_id)) {
+                    return Err(internal("a file of a link use names another request"));
+                }
                 let rtype = request_type_cached(c, &types, current.type_id)?;
                 let (planned, used) = plan(&link, &current, &rtype)?;
                 // The request first: a bad value fails that statement alone, before any
@@ -904,6 +927,9 @@ impl Store for SqliteStore {
                 if counted != 1 {
                     return Err(internal("a link's use count changed under the writer"));
                 }
+                for f in &files {
+                    files::insert_file_row(c, f)?;
+                }
                 let event = insert_event(c, planned.event)?;
                 for e in planned.follow_ups {
                     insert_event(c, e)?;
@@ -913,6 +939,111 @@ impl Store for SqliteStore {
             .await?;
         self.events.send_replace(used.2.seq);
         Ok(used)
+    }
+
+    async fn insert_file(
+        &self,
+        file: FileRecord,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let written = self
+            .writer
+            .write(move |c| files::insert_file(c, file, actor, at))
+            .await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn get_file(&self, ws: WorkspaceId, id: FileId) -> Result<Option<FileRecord>> {
+        self.read(|c| files::file_in(c, ws, id))
+    }
+
+    async fn file_by_id(&self, id: FileId) -> Result<Option<FileRecord>> {
+        self.read(|c| files::file_by_id(c, id))
+    }
+
+    async fn list_files(
+        &self,
+        ws: WorkspaceId,
+        request: Option<RequestId>,
+        after: Option<FileId>,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>> {
+        self.read(|c| files::list_files(c, ws, request, after, limit))
+    }
+
+    async fn attach_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        request: RequestId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let written = self
+            .writer
+            .write(move |c| files::attach_file(c, ws, id, request, actor, at))
+            .await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn detach_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let written = self
+            .writer
+            .write(move |c| files::detach_file(c, ws, id, actor, at))
+            .await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn delete_file(
+        &self,
+        ws: WorkspaceId,
+        id: FileId,
+        actor: Actor,
+        at: Timestamp,
+    ) -> Result<FileWrite> {
+        let written = self
+            .writer
+            .write(move |c| files::delete_file(c, ws, id, actor, at))
+            .await?;
+        self.signal_file_event(&written);
+        Ok(written)
+    }
+
+    async fn file_policy(&self, ws: WorkspaceId) -> Result<Option<FilePolicy>> {
+        self.read(|c| files::file_policy(c, ws))
+    }
+
+    async fn set_file_policy(
+        &self,
+        ws: WorkspaceId,
+        policy: FilePolicy,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.writer
+            .write(move |c| files::set_file_policy(c, ws, &policy, at))
+            .await
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: Vec<u8>,
+        at: Timestamp,
+    ) -> Result<Vec<u8>> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |c| files::server_secret(c, &name, &candidate, at))
+            .await
     }
 
     async fn create_request_with_key(
@@ -1270,6 +1401,10 @@ impl Store for SqliteStore {
                 Imported::Member(m) => insert_member_row(c, &m),
                 Imported::Token(t) => insert_token_row(c, &t),
                 Imported::RequestType(t) => insert_request_type_row(c, &t),
+                Imported::File(file) => files::insert_file_row(c, &file),
+                Imported::FilePolicy { workspace_id, policy } => {
+                    files::set_file_policy(c, workspace_id, &policy, docket_domain::now())
+                }
                 Imported::Request { request, events } => {
                     insert_request(c, &request).map_err(request_write_error)?;
                     for e in events {

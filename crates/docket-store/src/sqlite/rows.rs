@@ -26,7 +26,7 @@ pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
 }
 
 /// A stored value that no longer parses is corruption, reported as a conversion failure.
-fn bad(col: usize, e: impl std::fmt::Display) -> rusqlite::Error {
+pub(crate) fn bad(col: usize, e: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         col,
         rusqlite::types::Type::Text,
@@ -34,7 +34,7 @@ fn bad(col: usize, e: impl std::fmt::Display) -> rusqlite::Error {
     )
 }
 
-fn parsed<T, E: std::fmt::Display>(
+pub(crate) fn parsed<T, E: std::fmt::Display>(
     row: &Row<'_>,
     col: usize,
     f: impl FnOnce(&str) -> Result<T, E>,
@@ -43,7 +43,7 @@ fn parsed<T, E: std::fmt::Display>(
     f(&s).map_err(|e| bad(col, e))
 }
 
-fn parsed_opt<T, E: std::fmt::Display>(
+pub(crate) fn parsed_opt<T, E: std::fmt::Display>(
     row: &Row<'_>,
     col: usize,
     f: impl FnOnce(&str) -> Result<T, E>,
@@ -67,7 +67,7 @@ pub(crate) fn json_or_default<T: serde::de::DeserializeOwned + Default>(
     Ok(parsed_opt(row, col, |s| serde_json::from_str(s))?.unwrap_or_default())
 }
 
-fn time(row: &Row<'_>, col: usize) -> rusqlite::Result<Timestamp> {
+pub(crate) fn time(row: &Row<'_>, col: usize) -> rusqlite::Result<Timestamp> {
     Ok(from_micros(row.get(col)?))
 }
 

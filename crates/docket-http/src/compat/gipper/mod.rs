@@ -8,8 +8,9 @@
 //! - Gipper's integer `id` is the request's per-workspace `number`.
 //! - The public link (`token`, `time_type`) is the request's Docket public link, created
 //!   with it. `GET /:token` and `PUT /:token/complete` take no account: the token is the
-//!   credential. Completing records the media list in `data.media_files` (there is no file
-//!   store yet) and, on the timeline, as a change of that data.
+//!   credential. Completing records the media list in `data.media_files` and, in the same
+//!   transaction, a file record per media file (its bytes are the object the recipient put
+//!   in the bucket at `s3_key`), both on the completion's timeline event.
 //! - Credential for the other routes: `Authentication: Bearer <token>` (the header
 //!   Gipper's clients send), or `Authorization: Bearer <token>`.
 

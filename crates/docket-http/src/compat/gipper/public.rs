@@ -9,6 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::Json;
+use docket_domain::file::{attached_change, FileId, FileName, FileRecord, Uploader, Visibility};
 use docket_domain::link::{plan_link_use, LinkSubmission, LinkToken, PublicLink};
 use docket_domain::request::Request;
 use docket_domain::workflow::StatusKey;
@@ -95,7 +96,7 @@ pub async fn complete(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, GipperError> {
     let Path(raw) = raw.map_err(|_| not_found())?;
-    let (token, _, _) = linked(&state, &raw).await?;
+    let (token, link, _) = linked(&state, &raw).await?;
     let bytes = body.map_err(|e| GipperError::Invalid(e.body_text()))?;
     let body: CompleteBody = parse_body(&bytes)?;
     let files = body
@@ -103,6 +104,11 @@ pub async fn complete(
         .filter(|f| !f.is_empty())
         .ok_or_else(|| GipperError::Invalid("Missing parameter media_files".into()))?;
     let now = docket_domain::now();
+    let records = files
+        .iter()
+        .map(|f| media_record(&link, f, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    let recorded = records.clone();
     let stamp = docket_domain::now().to_rfc3339();
     let mut received: Vec<Value> = Vec::with_capacity(files.len());
     for f in files {
@@ -113,8 +119,9 @@ pub async fn complete(
     let completed = StatusKey::parse("completed").map_err(GipperError::Invalid)?;
     state
         .store()
-        .use_link(
+        .use_link_with_files(
             &token,
+            records,
             Box::new(move |link, current, rtype| {
                 if rtype.key.as_str() != TYPE_KEY {
                     return Err(DomainError::NotFound("link"));
@@ -133,9 +140,91 @@ pub async fn complete(
                     status: Some(completed),
                     data,
                 };
-                plan_link_use(link, current, &rtype.workflow, submission, now)
+                let (mut planned, used) =
+                    plan_link_use(link, current, &rtype.workflow, submission, now)?;
+                // The same event says which files arrived.
+                planned
+                    .event
+                    .changes
+                    .extend(recorded.iter().map(attached_change));
+                Ok((planned, used))
             }),
         )
         .await?;
     Ok(Json(json!({ "success": true })))
+}
+
+/// The file record of a media file the recipient put in the bucket: its bytes are the
+/// object at `s3_key` (which Docket did not receive, so its SHA-256 is unknown), its type
+/// follows from `media_type` and `format_type`, and it is shared with the recipient.
+fn media_record(
+    link: &PublicLink,
+    media: &MediaFile,
+    now: docket_domain::Timestamp,
+) -> Result<FileRecord, GipperError> {
+    let key = media.s3_key.trim();
+    // Docket's own objects are `{workspace_id}/{file_id}`: a key in that space could name
+    // another workspace's file, so no client may point a record there.
+    let ours = key
+        .split('/')
+        .next()
+        .is_some_and(|first| first.parse::<uuid::Uuid>().is_ok());
+    if crate::files::blobs::path_of(key).is_none() || ours {
+        return Err(GipperError::Invalid(format!(
+            "media_files: s3_key {key:?} is not a key of an uploaded object"
+        )));
+    }
+    Ok(FileRecord {
+        id: FileId::new(),
+        workspace_id: link.workspace_id,
+        request_id: Some(link.request_id),
+        name: FileName::sanitize(&media.name),
+        content_type: media_content_type(&media.media_type, &media.format_type),
+        size: media.size,
+        sha256: None,
+        uploaded_by: Uploader::Link { id: link.id },
+        visibility: Visibility::Shared,
+        storage_key: key.to_owned(),
+        created_at: now,
+    })
+}
+
+/// `photo` + `jpg` is `image/jpeg`, `video` + `mov` is `video/quicktime`, and so on; an
+/// unknown format keeps its family (`image/<format>`), anything unparseable is
+/// `application/octet-stream`.
+fn media_content_type(kind: &MediaType, format: &str) -> String {
+    let format = format.trim().trim_start_matches('.').to_ascii_lowercase();
+    let known = match (kind, format.as_str()) {
+        (MediaType::Photo, "jpg" | "jpeg") => Some("image/jpeg"),
+        (MediaType::Photo, "png") => Some("image/png"),
+        (MediaType::Photo, "gif") => Some("image/gif"),
+        (MediaType::Photo, "webp") => Some("image/webp"),
+        (MediaType::Photo, "heic") => Some("image/heic"),
+        (MediaType::Photo, "heif") => Some("image/heif"),
+        (MediaType::Photo, "tif" | "tiff") => Some("image/tiff"),
+        (MediaType::Video, "mp4") => Some("video/mp4"),
+        (MediaType::Video, "mov" | "qt") => Some("video/quicktime"),
+        (MediaType::Video, "webm") => Some("video/webm"),
+        (MediaType::Video, "m4v") => Some("video/x-m4v"),
+        (MediaType::Video, "avi") => Some("video/x-msvideo"),
+        (MediaType::Video, "mkv") => Some("video/x-matroska"),
+        _ => None,
+    };
+    if let Some(known) = known {
+        return known.to_owned();
+    }
+    let family = match kind {
+        MediaType::Photo => "image",
+        MediaType::Video => "video",
+    };
+    let token = !format.is_empty()
+        && format.len() <= 32
+        && format
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
+    if token {
+        format!("{family}/{format}")
+    } else {
+        "application/octet-stream".to_owned()
+    }
 }
