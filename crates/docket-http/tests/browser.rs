@@ -31,7 +31,7 @@ async fn link(app: &TestApp, request: &Value, body: Value) -> String {
 
 backend_tests! {
     #[tokio::test(flavor = "multi_thread")]
-    async fn a_moderator_signs_in_filters_opens_a_request_and_moves_it_to_done() {
+    async fn a_moderator_signs_in_filters_opens_a_request_downloads_a_file_and_moves_it_to_done() {
         let app = spawn_app().await;
         let (mod_id, _) = app.add_member("moderator").await;
         let me = app.get(OWNER_TOKEN, &format!("/api/v1/members/{mod_id}")).await.ok();
@@ -68,8 +68,20 @@ backend_tests! {
             chrome.wait_for("#request-list").await;
         }
 
+        let carpet = app.list_all(OWNER_TOKEN, "q=carpet").await[0]["id"].as_str().unwrap().to_owned();
+        app.send(app.request(reqwest::Method::POST, &format!("/api/v1/requests/{carpet}/files?name=quote.txt"), Some(OWNER_TOKEN)).body("Carpet quote: 1200 EUR"))
+            .await
+            .expect(201, "");
         chrome.click("#request-list tbody a").await;
         chrome.wait_for("button[data-status=done]").await;
+        // The download link works with the browser's session (fetched by the page itself).
+        let href = chrome.client.find(fantoccini::Locator::Css(".files a")).await.unwrap().attr("href").await.unwrap().unwrap();
+        let body = chrome
+            .client
+            .execute_async("const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);", vec![json!(href)])
+            .await
+            .unwrap();
+        assert_eq!(body, json!("Carpet quote: 1200 EUR"));
         chrome.click("button[data-status=done]").await;
         chrome.wait_for(".flash.notice").await;
         assert_eq!(chrome.text("#status").await, "Done");
@@ -83,7 +95,7 @@ backend_tests! {
     }
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn a_recipient_opens_the_link_leaves_a_note_and_completes() {
+    async fn a_recipient_opens_the_link_uploads_two_files_and_completes() {
         let app = spawn_app().await;
         documents_type(&app).await;
         let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Send your tax forms",
@@ -97,6 +109,24 @@ backend_tests! {
         assert!(chrome.text("#wanted").await.contains("1099-INT"));
         if screenshots() {
             chrome.screenshot("portal-phone").await;
+        }
+        // Two files chosen in the file input; the page's script uploads each with progress.
+        let dir = tempfile::tempdir().unwrap();
+        let (w2, f1099) = (dir.path().join("w2.pdf"), dir.path().join("1099.txt"));
+        std::fs::write(&w2, b"%PDF-1.4\n% a W-2\n").unwrap();
+        std::fs::write(&f1099, b"1099-INT: interest 12.34").unwrap();
+        let input = chrome.client.find(fantoccini::Locator::Css("#files-input")).await.unwrap();
+        input.send_keys(&format!("{}\n{}", w2.display(), f1099.display())).await.unwrap();
+        chrome.click("form[data-upload] button[type=submit]").await;
+        chrome.wait_for("#files").await;
+        let listed = chrome.text("#files").await;
+        assert!(listed.contains("w2.pdf") && listed.contains("1099.txt"), "{listed}");
+        let stored = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}/files", r["id"].as_str().unwrap())).await.ok();
+        let types: Vec<_> = stored.body["items"].as_array().unwrap().iter().map(|f| f["content_type"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(types.len(), 2);
+        assert!(types.contains(&"application/pdf".to_owned()) && types.contains(&"text/plain".to_owned()), "{types:?}");
+        if screenshots() {
+            chrome.screenshot("portal-uploaded").await;
         }
         chrome.fill("#note", "Both forms attached.").await;
         chrome.click("form[action$='/notes'] button").await;
