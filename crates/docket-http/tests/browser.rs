@@ -118,9 +118,7 @@ backend_tests! {
         let input = chrome.client.find(fantoccini::Locator::Css("#files-input")).await.unwrap();
         input.send_keys(&format!("{}\n{}", w2.display(), f1099.display())).await.unwrap();
         chrome.click("form[data-upload] button[type=submit]").await;
-        chrome.wait_for("#files").await;
-        let listed = chrome.text("#files").await;
-        assert!(listed.contains("w2.pdf") && listed.contains("1099.txt"), "{listed}");
+        chrome.wait_for_text("#files", &["w2.pdf", "1099.txt"]).await;
         let stored = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}/files", r["id"].as_str().unwrap())).await.ok();
         let types: Vec<_> = stored.body["items"].as_array().unwrap().iter().map(|f| f["content_type"].as_str().unwrap().to_owned()).collect();
         assert_eq!(types.len(), 2);
@@ -132,8 +130,7 @@ backend_tests! {
         chrome.click("form[action$='/notes'] button").await;
         chrome.wait_for(".flash.notice").await;
         chrome.click("#complete").await;
-        chrome.wait_for("h1").await;
-        assert_eq!(chrome.text("h1").await, "This request is complete");
+        chrome.wait_for_text("h1", &["This request is complete"]).await;
         let now = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{}", r["id"].as_str().unwrap())).await.ok();
         assert_eq!(now.body["status"], "received");
     }

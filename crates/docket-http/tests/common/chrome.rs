@@ -102,6 +102,24 @@ impl Chrome {
             .expect("text")
     }
 
+    /// Waits until the element `css` contains every one of `needles` (the page may reload
+    /// meanwhile, as after the script's uploads), and returns its text.
+    pub async fn wait_for_text(&self, css: &str, needles: &[&str]) -> String {
+        let mut last = String::new();
+        for _ in 0..150 {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = e.text().await {
+                    if needles.iter().all(|n| text.contains(n)) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {needles:?}; last: {last:?}");
+    }
+
     pub async fn source(&self) -> String {
         self.client.source().await.expect("page source")
     }
