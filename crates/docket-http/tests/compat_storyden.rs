@@ -423,3 +423,26 @@ backend_tests! {
         .ok();
     }
 }
+
+backend_tests! {
+    /// A browser signed in to the desk is signed in to Storyden's API: the
+    /// `storyden-session` cookie takes the desk session's secret.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_session_cookie_takes_a_desk_session() {
+        let app = spawn_app().await;
+        let (_, email, _) = common::web::desk_member(&app, "member", "correct horse battery").await;
+        let mut browser = common::web::Browser::new(&app);
+        browser.sign_in(&email, "correct horse battery").await;
+        let session = browser.cookie.clone().unwrap();
+        let secret = session.strip_prefix("docket_session=").unwrap().to_owned();
+        let filed = report(&app, &secret, "post", "post_123").await;
+        assert_eq!(filed["reported_by"]["name"].as_str().map(|n| n.starts_with("member")), Some(true), "{filed}");
+        let forged = app
+            .send(
+                app.request(Method::GET, REPORTS, None)
+                    .header("Cookie", "storyden-session=not-a-session"),
+            )
+            .await;
+        assert_error(&forged, 401, "unauthorized");
+    }
+}

@@ -64,21 +64,36 @@ impl FromRequestParts<AppState> for DeskUser {
         let Some((session, member)) = found else {
             return Err(sign_in());
         };
-        let principal = Principal::for_token(
-            member.workspace_id,
-            Some(Acting {
-                id: member.id,
-                role: member.role,
-            }),
-            None,
-            ScopeSet::empty(),
-        );
+        let principal = member_principal(&member);
         Ok(DeskUser {
             session,
             member,
             principal,
         })
     }
+}
+
+/// The principal of a signed-in member: the member's whole role (no token narrows it).
+pub fn member_principal(member: &Member) -> Principal {
+    Principal::for_token(
+        member.workspace_id,
+        Some(Acting {
+            id: member.id,
+            role: member.role,
+        }),
+        None,
+        ScopeSet::empty(),
+    )
+}
+
+/// The principal of the desk session whose cookie secret this is, if it is active. Other
+/// products' session cookies (Storyden's `storyden-session`) accept a desk session too.
+pub async fn session_principal(state: &AppState, secret: &str) -> Result<Option<Principal>, ApiError> {
+    Ok(state
+        .store()
+        .session_by_hash(&TokenHash::of(secret), docket_domain::now())
+        .await?
+        .map(|(_, member)| member_principal(&member)))
 }
 
 /// A posted form of a signed-in member whose CSRF token checked out: the `csrf` field is

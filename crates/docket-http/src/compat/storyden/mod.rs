@@ -7,8 +7,9 @@
 //! (Storyden's `MANAGE_REPORTS`: Docket moderators, admins, owners and system tokens) may
 //! set any status, the member who filed a report may only resolve it.
 //!
-//! Credentials: a Docket token as the `storyden-session` cookie or as
-//! `Authorization: Bearer` (Storyden's access keys).
+//! Credentials: the `storyden-session` cookie holding a desk session (the
+//! `docket_session` secret a member gets by signing in at `/desk/login`) or a Docket token,
+//! or a token as `Authorization: Bearer` (Storyden's access keys).
 
 mod error;
 mod read;
@@ -71,9 +72,17 @@ impl FromRequestParts<AppState> for StorydenAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let secret = bearer(parts)
-            .or_else(|| cookie_secret(parts, SESSION_COOKIE))
-            .ok_or(StorydenError::Unauthorized)?;
+        if let Some(token) = bearer(parts) {
+            return Ok(StorydenAuth(authenticate(state, token).await?));
+        }
+        let secret = cookie_secret(parts, SESSION_COOKIE).ok_or(StorydenError::Unauthorized)?;
+        // The cookie holds a desk session (signed in at /desk/login) or an API token.
+        if !secret.starts_with(docket_domain::token::PREFIX) {
+            return crate::desk::session::session_principal(state, secret)
+                .await?
+                .map(StorydenAuth)
+                .ok_or(StorydenError::Unauthorized);
+        }
         Ok(StorydenAuth(authenticate(state, secret).await?))
     }
 }
