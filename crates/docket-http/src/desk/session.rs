@@ -88,7 +88,10 @@ pub fn member_principal(member: &Member) -> Principal {
 
 /// The principal of the desk session whose cookie secret this is, if it is active. Other
 /// products' session cookies (Storyden's `storyden-session`) accept a desk session too.
-pub async fn session_principal(state: &AppState, secret: &str) -> Result<Option<Principal>, ApiError> {
+pub async fn session_principal(
+    state: &AppState,
+    secret: &str,
+) -> Result<Option<Principal>, ApiError> {
     Ok(state
         .store()
         .session_by_hash(&TokenHash::of(secret), docket_domain::now())
