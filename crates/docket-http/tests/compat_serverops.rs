@@ -426,3 +426,42 @@ backend_tests! {
         assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
     }
 }
+
+backend_tests! {
+    /// A case's attachments are its request's files, each with a signed URL that
+    /// downloads without a token; a token without `files:read` sees none.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_cases_files_are_its_attachments() {
+        let app = spawn_app().await;
+        let case = create_case(&app, &app.owner_token, "Abusive avatar").await;
+        let id = case["id"].as_str().unwrap();
+        let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
+        app.send(
+            app.request(Method::POST, &format!("/api/v1/requests/{id}/files?name=avatar.png"), Some(&app.owner_token))
+                .body(png.to_vec()),
+        )
+        .await
+        .expect(201, "");
+        let got = app.get(&app.owner_token, &format!("/cases/{id}")).await.ok();
+        let attachments = got.body["attachments"].as_array().unwrap().clone();
+        assert_eq!(attachments.len(), 1, "{}", got.body);
+        let a = &attachments[0];
+        assert_eq!(a["original_name"], "avatar.png");
+        assert_eq!(a["content_type"], "image/png");
+        assert_eq!(a["size"], png.len());
+        assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
+        for field in ["id", "url", "key", "tags", "folder", "abuse_status", "visibility", "storage_class", "created_at", "updated_at"] {
+            assert!(!a[field].is_null(), "{field} in {a}");
+        }
+        let url = a["url"].as_str().unwrap();
+        let path = &url[url.find("/files/").unwrap()..];
+        let bytes = app.client.get(app.url(path)).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(&bytes[..], png, "the signed URL downloads without a token");
+        let listed = app.get(&app.owner_token, "/cases").await.ok();
+        assert_eq!(listed.body["cases"][0]["attachments"].as_array().unwrap().len(), 1);
+
+        let narrow = app.token_with_scopes(&app.owner_token, &["requests:read"]).await;
+        let got = app.get(&narrow, &format!("/cases/{id}")).await.ok();
+        assert_eq!(got.body["attachments"], json!([]));
+    }
+}

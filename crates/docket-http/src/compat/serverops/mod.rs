@@ -4,8 +4,9 @@
 //! ServerOps' statuses (`open`, `closed`, `archived`), any of them reachable from any
 //! other by a caller who may write requests. ServerOps' scopes are Docket's: `cases:read`
 //! is `requests:read` and `cases:write` is `requests:write`; lacking one is 403
-//! `forbidden` "token does not have the required scope". Docket stores no media, so
-//! `attachments` is always empty.
+//! `forbidden` "token does not have the required scope". A case's `attachments`
+//! are the request's files (for tokens with `files:read`), each with a signed download
+//! `url` valid for an hour.
 //!
 //! Credential: a Docket token as `Authorization: Bearer` (ServerOps' own `so_live_…`
 //! tokens are not Docket's; issue a Docket token instead).
@@ -62,13 +63,81 @@ pub struct Case {
     pub title: String,
     pub description: String,
     pub status: String,
-    /// Media files attached to the case; Docket has none.
-    pub attachments: Vec<serde_json::Value>,
+    /// The request's files, as ServerOps media files.
+    pub attachments: Vec<Attachment>,
     pub created_at: String,
     pub updated_at: String,
 }
 
+/// A file as ServerOps shows a media file. Docket has no media tags, folders, abuse
+/// scanning or storage classes: those fields are empty, `unscanned` and `standard`.
+#[derive(Serialize)]
+pub struct Attachment {
+    pub id: String,
+    /// A signed download URL, valid for an hour, that needs no token.
+    pub url: String,
+    pub key: String,
+    pub size: u64,
+    pub content_type: String,
+    pub sha256: String,
+    pub original_name: String,
+    pub tags: Vec<String>,
+    pub folder: String,
+    pub abuse_status: &'static str,
+    /// `public` for files shown to the recipient, `private` otherwise.
+    pub visibility: &'static str,
+    pub storage_class: &'static str,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Attachment {
+    fn of(state: &AppState, f: &docket_domain::file::FileRecord) -> Self {
+        let (url, _) = crate::files::signed_url(state, f, std::time::Duration::from_secs(3600));
+        let at = f.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        Self {
+            id: f.id.to_string(),
+            url,
+            key: f.id.to_string(),
+            size: f.size,
+            content_type: f.content_type.clone(),
+            sha256: f.sha256.clone().unwrap_or_default(),
+            original_name: f.name.as_str().to_owned(),
+            tags: Vec::new(),
+            folder: String::new(),
+            abuse_status: "unscanned",
+            visibility: if f.visibility == docket_domain::file::Visibility::Shared {
+                "public"
+            } else {
+                "private"
+            },
+            storage_class: "standard",
+            created_at: at.clone(),
+            updated_at: at,
+        }
+    }
+}
+
 impl Case {
+    /// The case with its attachments: the request's files, when the caller may read files.
+    pub async fn load(
+        state: &AppState,
+        p: &Principal,
+        r: &Request,
+    ) -> Result<Self, ServerOpsError> {
+        let mut case = Self::of(r);
+        if p.has(docket_domain::access::Scope::FilesRead) {
+            case.attachments = state
+                .store()
+                .list_files(r.workspace_id, Some(r.id), None, 100)
+                .await?
+                .iter()
+                .map(|f| Attachment::of(state, f))
+                .collect();
+        }
+        Ok(case)
+    }
+
     pub fn of(r: &Request) -> Self {
         Case {
             id: r.id.to_string(),

@@ -27,7 +27,7 @@ pub async fn get(
         .await?
         .filter(is_case)
         .ok_or(ServerOpsError::NotFound("case not found"))?;
-    Ok(Json(Case::of(&request)))
+    Ok(Json(Case::load(&state, &p, &request).await?))
 }
 
 /// `{cases, next_cursor}`; `next_cursor` is null on the last page.
@@ -76,8 +76,12 @@ pub async fn list(
         }
     }
     let page = state.store().list_requests(p.workspace_id, &query).await?;
+    let mut cases = Vec::with_capacity(page.items.len());
+    for r in &page.items {
+        cases.push(Case::load(&state, &p, r).await?);
+    }
     Ok(Json(CaseList {
-        cases: page.items.iter().map(Case::of).collect(),
+        cases,
         next_cursor: page.next.map(|c| c.encode(sort, direction)),
     }))
 }

@@ -87,6 +87,7 @@ pub async fn update(
         status: status(body.status)?,
         ..Default::default()
     };
+    let caller = p.clone();
     let now = docket_domain::now();
     let applied = state
         .store()
@@ -104,5 +105,5 @@ pub async fn update(
     let request = match applied {
         Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
     };
-    Ok(Json(Case::of(&request)))
+    Ok(Json(Case::load(&state, &caller, &request).await?))
 }
