@@ -329,6 +329,28 @@ pub fn recipient_target(workflow: &Workflow, current: &Request) -> Option<Status
         .map(|s| s.key.clone())
 }
 
+/// Plans the recipient completing the request through `link`: the move the workflow gives
+/// the recipient from the current status ([`recipient_target`]). A link that accepts
+/// nothing says why first; a workflow with no such move is
+/// `Conflict { code: "no_recipient_transition" }`.
+pub fn plan_link_completion(
+    link: &PublicLink,
+    current: &Request,
+    workflow: &Workflow,
+    now: Timestamp,
+) -> Result<(crate::request::Planned, PublicLink), DomainError> {
+    link.check_usable(current, now)?;
+    let to = recipient_target(workflow, current).ok_or_else(|| DomainError::Conflict {
+        code: "no_recipient_transition",
+        message: "this request cannot be completed from a link; the sender will close it".into(),
+    })?;
+    let submission = LinkSubmission {
+        status: Some(to),
+        data: Map::new(),
+    };
+    plan_link_use(link, current, workflow, submission, now)
+}
+
 /// Plans a note the recipient leaves through `link`: a comment on the request's timeline,
 /// marked as the link's (the `link` change). A note does not use the link up, so a
 /// one-time link still takes its completion afterwards.
@@ -418,6 +440,37 @@ mod tests {
         assert_eq!(target.as_str(), "completed");
         let general = request("open", Category::Open);
         assert_eq!(recipient_target(&Workflow::general(), &general), None);
+    }
+
+    #[test]
+    fn completing_a_used_link_says_it_was_used_before_anything_else() {
+        let now = crate::now();
+        let r = request("pending", Category::Open);
+        let link = PublicLink::new(&r, LinkMode::OneTime, None, now);
+        let (done, used) = plan_link_completion(&link, &r, &Workflow::gipper(), now).unwrap();
+        assert_eq!(done.request.status.as_str(), "completed");
+        // From `completed` the recipient has no move, but the answer is "used".
+        let err = plan_link_completion(&used, &done.request, &Workflow::gipper(), now).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DomainError::Conflict {
+                    code: refusal::USED,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let general = request("open", Category::Open);
+        let link = PublicLink::new(&general, LinkMode::MultiUse, None, now);
+        let err = plan_link_completion(&link, &general, &Workflow::general(), now).unwrap_err();
+        assert!(matches!(
+            err,
+            DomainError::Conflict {
+                code: "no_recipient_transition",
+                ..
+            }
+        ));
     }
 
     #[test]

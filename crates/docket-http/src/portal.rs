@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use docket_domain::link::{
-    plan_link_note, plan_link_use, recipient_target, refusal, LinkSubmission, LinkToken, PublicLink,
+    plan_link_completion, plan_link_note, recipient_target, refusal, LinkToken, PublicLink,
 };
 use docket_domain::request::Request;
 use docket_domain::DomainError;
@@ -229,21 +229,7 @@ async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> R
         .use_link(
             &parsed,
             Box::new(move |link, current, rtype| {
-                // A closed link says why before anything else.
-                link.check_usable(current, now)?;
-                let to = recipient_target(&rtype.workflow, current).ok_or_else(|| {
-                    DomainError::Conflict {
-                        code: "no_recipient_transition",
-                        message:
-                            "this request cannot be completed from a link; the sender will close it"
-                                .into(),
-                    }
-                })?;
-                let submission = LinkSubmission {
-                    status: Some(to),
-                    data: Default::default(),
-                };
-                plan_link_use(link, current, &rtype.workflow, submission, now)
+                plan_link_completion(link, current, &rtype.workflow, now)
             }),
         )
         .await

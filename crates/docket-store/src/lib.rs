@@ -87,6 +87,15 @@ pub enum Applied {
     Unchanged(Request),
 }
 
+impl Applied {
+    /// The request as it is after the change, whether or not anything changed.
+    pub fn into_request(self) -> Request {
+        match self {
+            Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
+        }
+    }
+}
+
 /// A name a client gave a request, unique per workspace within a key space (e.g. Open
 /// Notes' `request_id` in the space `opennotes.request_id`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,8 +5,9 @@
 //! (`type_exists`), and whoever loses that race reads the winner's type.
 
 use crate::app::AppState;
+use docket_domain::access::Principal;
 use docket_domain::ids::{RequestTypeId, WorkspaceId};
-use docket_domain::request::{RequestType, TypeKey};
+use docket_domain::request::{plan_update, Request, RequestPatch, RequestType, TypeKey};
 use docket_domain::workflow::Workflow;
 use docket_domain::DomainError;
 use docket_store::StoreError;
@@ -21,10 +22,43 @@ pub struct BuiltIn {
 }
 
 impl BuiltIn {
+    /// Whether `r` is a live request of this type: what the product's routes may see.
+    pub fn holds(&self, r: &Request) -> bool {
+        r.type_key.as_str() == self.key && r.deleted_at.is_none()
+    }
+
     pub fn type_key(&self) -> TypeKey {
         // The keys are constants; `built_in_keys_are_valid_type_keys` checks they parse.
         TypeKey::parse(self.key).unwrap_or_else(|_| TypeKey::general())
     }
+}
+
+/// What the products' update routes share: applies `patch` as `p` to request `id` through
+/// the type's workflow (`plan_update`), refusing as not found anything but a live request
+/// of `kind`, and returns the request as it is after (changed or not).
+pub async fn patch_request(
+    state: &AppState,
+    p: &Principal,
+    kind: BuiltIn,
+    id: docket_domain::ids::RequestId,
+    patch: RequestPatch,
+) -> Result<Request, StoreError> {
+    let principal = p.clone();
+    let now = docket_domain::now();
+    state
+        .store()
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, rtype| {
+                if !kind.holds(current) {
+                    return Err(DomainError::NotFound("request"));
+                }
+                plan_update(&principal, current, &rtype.workflow, patch, None, now)
+            }),
+        )
+        .await
+        .map(docket_store::Applied::into_request)
 }
 
 pub const OPENNOTES: BuiltIn = BuiltIn {

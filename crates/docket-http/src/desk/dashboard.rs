@@ -41,6 +41,7 @@ struct DashboardPage {
     by_status: Vec<Count>,
     by_assignee: Vec<Count>,
     overdue: Vec<Overdue>,
+    more_overdue: bool,
     chart: String,
     completed: usize,
     median: String,
@@ -89,7 +90,7 @@ async fn inner(state: &AppState, user: &DeskUser) -> Result<Response, ApiError> 
             ),
         })
         .collect();
-    let params = serde_urlencoded::from_str("overdue=true&sort=due&direction=asc&limit=10")
+    let params = serde_urlencoded::from_str("overdue=true&sort=due&direction=asc&limit=11")
         .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
     let Json(late) = list::list(
         State(state.clone()),
@@ -97,9 +98,12 @@ async fn inner(state: &AppState, user: &DeskUser) -> Result<Response, ApiError> 
         ApiQuery(params),
     )
     .await?;
+    // One more than shown, to know whether there are more.
+    let more_overdue = late.items.len() > 10;
     let overdue = late
         .items
         .iter()
+        .take(10)
         .map(|v| Overdue {
             number: v.request.number,
             title: v.request.title.clone(),
@@ -126,6 +130,7 @@ async fn inner(state: &AppState, user: &DeskUser) -> Result<Response, ApiError> 
         by_status,
         by_assignee,
         overdue,
+        more_overdue,
         chart: chart::svg(&days),
         completed: stats.completed.len(),
         median: median.map_or_else(|| "—".to_owned(), chart::humanize),

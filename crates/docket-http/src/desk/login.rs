@@ -5,7 +5,7 @@
 //! client address; a wrong email and a wrong password get the same answer.
 
 use super::page::{self, render};
-use super::session::{cleared_cookie, session_cookie, DeskForm, DeskUser, LoginLimiter};
+use super::session::{cleared_cookie, session_cookie, DeskForm, LoginLimiter, NoFields};
 use crate::app::AppState;
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
@@ -132,16 +132,8 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-pub async fn logout(
-    State(state): State<AppState>,
-    f: DeskForm<super::session::NoFields>,
-) -> Response {
-    let DeskForm { user, .. } = f;
-    end(&state, &user).await
-}
-
-async fn end(state: &AppState, user: &DeskUser) -> Response {
-    if let Err(e) = state.store().delete_session(&user.session.hash).await {
+pub async fn logout(State(state): State<AppState>, f: DeskForm<NoFields>) -> Response {
+    if let Err(e) = state.store().delete_session(&f.user.session.hash).await {
         return page::api_error_page(e.into());
     }
     ([cleared_cookie()], Redirect::to("/desk/login")).into_response()

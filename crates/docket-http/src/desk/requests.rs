@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// The list filters as the form shows them (empty: not filtering).
-#[derive(Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Filters {
     pub q: String,
@@ -50,37 +50,10 @@ impl Filters {
             .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
     }
 
-    /// The filters as the API's list parameters, empty fields left out.
-    fn to_params(&self, limit: u32) -> Result<list::ListParams, ApiError> {
-        let pairs = [
-            ("q", &self.q),
-            ("status", &self.status),
-            ("category", &self.category),
-            ("type", &self.type_key),
-            ("assignee", &self.assignee),
-            ("requester", &self.requester),
-            ("tag", &self.tag),
-            ("overdue", &self.overdue),
-            ("sort", &self.sort),
-            ("direction", &self.direction),
-            ("cursor", &self.cursor),
-        ];
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(
-                pairs
-                    .iter()
-                    .filter(|(_, v)| !v.trim().is_empty())
-                    .map(|(k, v)| (*k, v.trim())),
-            )
-            .append_pair("limit", &limit.to_string())
-            .finish();
-        serde_urlencoded::from_str(&query)
-            .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
-    }
-
-    /// This page's query string with `cursor` replaced (for the next-page link).
-    fn with_cursor(&self, cursor: &str) -> String {
-        let pairs = [
+    /// The filters as a query string, empty ones left out, with `cursor` if given: the
+    /// list's own URL, its next page, and the board's links all come from here.
+    fn query(&self, cursor: Option<&str>) -> String {
+        let fields = [
             ("q", &self.q),
             ("status", &self.status),
             ("category", &self.category),
@@ -92,23 +65,23 @@ impl Filters {
             ("sort", &self.sort),
             ("direction", &self.direction),
         ];
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(
-                pairs
-                    .iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| (*k, v.as_str())),
-            )
-            .append_pair("cursor", cursor)
-            .finish()
-    }
-
-    fn without_cursor(&self) -> String {
-        let mut s = self.with_cursor("");
-        if let Some(stripped) = s.strip_suffix("cursor=") {
-            s = stripped.trim_end_matches('&').to_owned();
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in fields {
+            if !value.trim().is_empty() {
+                query.append_pair(key, value.trim());
+            }
         }
-        s
+        if let Some(cursor) = cursor.filter(|c| !c.is_empty()) {
+            query.append_pair("cursor", cursor);
+        }
+        query.finish()
+    }
+
+    /// The filters as the API's list parameters.
+    fn to_params(&self, limit: u32) -> Result<list::ListParams, ApiError> {
+        let query = format!("{}&limit={limit}", self.query(Some(&self.cursor)));
+        serde_urlencoded::from_str(query.trim_start_matches('&'))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
     }
 }
 
@@ -230,8 +203,8 @@ async fn list_inner(
     types.extend(dir.type_choices(&f.type_key));
     Ok(render(&ListPage {
         nav: Nav::new(user, "requests"),
-        next: page.next_cursor.map(|c| f.with_cursor(&c)),
-        board_query: f.without_cursor(),
+        next: page.next_cursor.map(|c| f.query(Some(&c))),
+        board_query: f.query(None),
         categories: category_choices(&f.category),
         assignees: person_choices(&dir, &f.assignee, "Unassigned"),
         requesters: person_choices(&dir, &f.requester, "No one (system)"),
@@ -299,12 +272,7 @@ async fn board_inner(
             cursor: String::new(),
             sort: "updated".into(),
             direction: String::new(),
-            q: f.q.clone(),
-            type_key: f.type_key.clone(),
-            assignee: f.assignee.clone(),
-            requester: f.requester.clone(),
-            tag: f.tag.clone(),
-            overdue: f.overdue.clone(),
+            ..f.clone()
         };
         let Json(page) = list::list(
             State(state.clone()),
@@ -317,7 +285,7 @@ async fn board_inner(
             category: status.category.as_str(),
             cards: page.items.iter().map(|v| Row::new(&dir, v)).collect(),
             more: page.next_cursor.is_some(),
-            list_query: column.without_cursor(),
+            list_query: column.query(None),
         });
     }
     Ok(render(&BoardPage {

@@ -37,7 +37,10 @@ impl ScratchSchema {
             .context("creating a scratch schema")?;
         conn.close().await?;
         let sep = if base_url.contains('?') { '&' } else { '?' };
-        let url = format!("{base_url}{sep}options=-c%20search_path%3D{name}");
+        // The application name marks every connection of the test, so the cleanup can end
+        // them (see `Drop`).
+        let url =
+            format!("{base_url}{sep}application_name={name}&options=-c%20search_path%3D{name}");
         Ok(Self {
             base_url: base_url.to_owned(),
             name,
@@ -71,6 +74,16 @@ impl Drop for ScratchSchema {
                 .build()?;
             runtime.block_on(async {
                 let mut conn = PgConnection::connect(&base_url).await?;
+                // The test's own connections may still be open, even mid-transaction: this
+                // runs while the test's runtime is blocked in this drop, so they cannot
+                // finish. End them, or `drop schema` would wait on their locks.
+                sqlx::query(
+                    "select pg_terminate_backend(pid) from pg_stat_activity
+                     where application_name = $1 and pid <> pg_backend_pid()",
+                )
+                .bind(&name)
+                .execute(&mut conn)
+                .await?;
                 sqlx::query("set lock_timeout = '30s'")
                     .execute(&mut conn)
                     .await?;

@@ -13,7 +13,6 @@ use docket_domain::ids::{MemberId, RequestId};
 use docket_domain::request::{plan_delete, plan_update, Patch, RequestPatch, Subject};
 use docket_domain::workflow::StatusKey;
 use docket_domain::DomainError;
-use docket_store::Applied;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -99,9 +98,7 @@ pub async fn update(
             }),
         )
         .await?;
-    let request = match applied {
-        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
-    };
+    let request = applied.into_request();
     Ok((etag_header(&request), Json(RequestView::new(request))))
 }
 

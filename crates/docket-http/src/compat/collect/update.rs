@@ -14,7 +14,6 @@ use docket_domain::ids::RequestId;
 use docket_domain::request::{message_queued, plan_update, Patch, Request, RequestPatch};
 use docket_domain::workflow::StatusKey;
 use docket_domain::DomainError;
-use docket_store::Applied;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -121,9 +120,7 @@ pub async fn update(
             }),
         )
         .await?;
-    let request = match applied {
-        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
-    };
+    let request = applied.into_request();
     Ok(Json(RequestEnvelope {
         errors: vec![],
         request: render(&state, &request).await?,

@@ -17,7 +17,7 @@ use docket_domain::request::{
     plan_create, plan_delete, plan_update, NewRequest, Patch, Request, RequestPatch, TypeKey,
 };
 use docket_domain::workflow::StatusKey;
-use docket_store::{Applied, NewLink};
+use docket_store::NewLink;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -301,9 +301,7 @@ pub async fn update(
             }),
         )
         .await?;
-    let request = match applied {
-        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
-    };
+    let request = applied.into_request();
     let mut link = link_of(&state, &request).await?;
     if let (Some(expires), Some(l)) = (expiration, &link) {
         if l.expires_at != Some(expires) {

@@ -136,7 +136,7 @@ impl Resource {
 
 /// Whether a Docket request is one of Open Notes' (others are not found here).
 pub fn is_note_request(r: &Request) -> bool {
-    r.type_key.as_str() == OPENNOTES.key && r.deleted_at.is_none()
+    OPENNOTES.holds(r)
 }
 
 /// Open Notes' timestamps: RFC 3339 in UTC to the second, `2023-11-07T05:31:56Z`.

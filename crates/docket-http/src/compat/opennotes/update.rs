@@ -5,16 +5,15 @@
 //! request's data, which only the requester, the assignee or a manager may edit.
 
 use super::read::{parse_id, STATUSES};
-use super::{document, is_note_request, origin, single, OpenNotesAuth, OpenNotesError};
+use super::{document, origin, single, OpenNotesAuth, OpenNotesError};
 use crate::app::AppState;
 use crate::compat::body::read_json;
+use crate::compat::builtin::{self, OPENNOTES};
 use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use docket_domain::request::{plan_update, Patch, RequestPatch};
+use docket_domain::request::{Patch, RequestPatch};
 use docket_domain::workflow::StatusKey;
-use docket_domain::DomainError;
-use docket_store::Applied;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -88,22 +87,6 @@ pub async fn update(
         data: note_id.map(|n| Map::from_iter([("note_id".to_owned(), n)])),
         ..Default::default()
     };
-    let now = docket_domain::now();
-    let applied = state
-        .store()
-        .change_request(
-            p.workspace_id,
-            id,
-            Box::new(move |current, rtype| {
-                if !is_note_request(current) {
-                    return Err(DomainError::NotFound("request"));
-                }
-                plan_update(&p, current, &rtype.workflow, patch, None, now)
-            }),
-        )
-        .await?;
-    let request = match applied {
-        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
-    };
+    let request = builtin::patch_request(&state, &p, OPENNOTES, id, patch).await?;
     Ok(document(StatusCode::OK, single(&origin, &request)))
 }

@@ -156,5 +156,5 @@ pub const STATUSES: [&str; 3] = ["open", "closed", "archived"];
 
 /// Whether a Docket request is a ServerOps case (others are not found here).
 pub fn is_case(r: &Request) -> bool {
-    r.type_key.as_str() == SERVEROPS_CASE.key && r.deleted_at.is_none()
+    SERVEROPS_CASE.holds(r)
 }

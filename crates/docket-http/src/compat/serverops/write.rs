@@ -2,7 +2,7 @@
 //! need `cases:write`. The status move is judged by the `serverops_case` workflow; editing
 //! title and description follows Docket's rule (the requester, the assignee or a manager).
 
-use super::{is_case, Case, ServerOpsAuth, ServerOpsError, STATUSES};
+use super::{Case, ServerOpsAuth, ServerOpsError, STATUSES};
 use crate::app::AppState;
 use crate::compat::body::read_json;
 use crate::compat::builtin::{self, SERVEROPS_CASE};
@@ -11,10 +11,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::ids::RequestId;
-use docket_domain::request::{plan_create, plan_update, NewRequest, RequestPatch};
+use docket_domain::request::{plan_create, NewRequest, RequestPatch};
 use docket_domain::workflow::StatusKey;
-use docket_domain::DomainError;
-use docket_store::Applied;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -87,23 +85,6 @@ pub async fn update(
         status: status(body.status)?,
         ..Default::default()
     };
-    let caller = p.clone();
-    let now = docket_domain::now();
-    let applied = state
-        .store()
-        .change_request(
-            p.workspace_id,
-            id,
-            Box::new(move |current, rtype| {
-                if !is_case(current) {
-                    return Err(DomainError::NotFound("case"));
-                }
-                plan_update(&p, current, &rtype.workflow, patch, None, now)
-            }),
-        )
-        .await?;
-    let request = match applied {
-        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
-    };
-    Ok(Json(Case::load(&state, &caller, &request).await?))
+    let request = builtin::patch_request(&state, &p, SERVEROPS_CASE, id, patch).await?;
+    Ok(Json(Case::load(&state, &p, &request).await?))
 }

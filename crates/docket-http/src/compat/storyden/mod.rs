@@ -186,7 +186,7 @@ impl Report {
 
 /// Whether a Docket request is a Storyden report (others are not found here).
 pub fn is_report(r: &Request) -> bool {
-    r.type_key.as_str() == STORYDEN_REPORT.key && r.deleted_at.is_none()
+    STORYDEN_REPORT.holds(r)
 }
 
 /// Storyden's timestamps: RFC 3339 in UTC to the second.

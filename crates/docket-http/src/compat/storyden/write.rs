@@ -6,7 +6,7 @@
 //! change names one. Naming a handler is assigning the request, which in Storyden needs
 //! `MANAGE_REPORTS` even for oneself, so it needs `requests:manage` here.
 
-use super::{is_report, people, Report, StorydenAuth, StorydenError, STATUSES, TARGET_KINDS};
+use super::{people, Report, StorydenAuth, StorydenError, STATUSES, TARGET_KINDS};
 use crate::app::AppState;
 use crate::compat::body::read_json;
 use crate::compat::builtin::{self, STORYDEN_REPORT};
@@ -14,10 +14,8 @@ use axum::extract::{Path, Request as HttpRequest, State};
 use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::ids::{MemberId, RequestId};
-use docket_domain::request::{plan_create, plan_update, NewRequest, Patch, RequestPatch, Subject};
+use docket_domain::request::{plan_create, NewRequest, Patch, RequestPatch, Subject};
 use docket_domain::workflow::StatusKey;
-use docket_domain::DomainError;
-use docket_store::Applied;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -117,24 +115,7 @@ pub async fn update(
         assignee_id: assignee,
         ..Default::default()
     };
-    let now = docket_domain::now();
-    let principal = p.clone();
-    let applied = state
-        .store()
-        .change_request(
-            p.workspace_id,
-            id,
-            Box::new(move |current, rtype| {
-                if !is_report(current) {
-                    return Err(DomainError::NotFound("report"));
-                }
-                plan_update(&principal, current, &rtype.workflow, patch, None, now)
-            }),
-        )
-        .await?;
-    let request = match applied {
-        Applied::Changed { request, .. } | Applied::Unchanged(request) => request,
-    };
+    let request = builtin::patch_request(&state, &p, STORYDEN_REPORT, id, patch).await?;
     let people = people(&state, &p, std::slice::from_ref(&request)).await?;
     Ok(Json(Report::of(&request, &people)))
 }
