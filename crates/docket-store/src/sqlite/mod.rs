@@ -41,7 +41,7 @@ use rows::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Arc;
-use writer::Writer;
+use writer::{BatchEdge, Writer};
 
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
 /// Never edit one that has landed: add the next.
@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_external_keys.sql"),
     include_str!("migrations/0008_files.sql"),
     include_str!("migrations/0009_desk.sql"),
+    include_str!("migrations/0010_fts_update_columns.sql"),
 ];
 
 /// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
@@ -71,29 +72,53 @@ pub struct SqliteStore {
     events: tokio::sync::watch::Sender<i64>,
 }
 
-/// Parsed request types by id, used by the writer. Each use checks the stored
-/// `updated_at` (one indexed integer read), so a status change does not parse and
-/// validate the workflow JSON every time, and a changed workflow is never served stale.
-type TypeCache =
-    Arc<parking_lot::Mutex<std::collections::HashMap<RequestTypeId, Arc<RequestType>>>>;
+/// Parsed request types by id, kept by the writer so a status change neither reads nor
+/// parses the workflow. It stays true because every write of a request type in this
+/// process goes through the writer and drops its entry; it is emptied when a batch is
+/// rolled back, and when another process (say `docket admin`) committed to the database
+/// since the last batch, which SQLite's `data_version` tells once per batch.
+#[derive(Clone, Default)]
+struct TypeCache(Arc<parking_lot::Mutex<TypeCacheInner>>);
+
+#[derive(Default)]
+struct TypeCacheInner {
+    types: std::collections::HashMap<RequestTypeId, Arc<RequestType>>,
+    data_version: i64,
+}
+
+impl TypeCache {
+    fn forget(&self, id: RequestTypeId) {
+        self.0.lock().types.remove(&id);
+    }
+
+    /// The writer's batch hook: see the type's documentation.
+    fn on_batch(&self, conn: &Connection, edge: BatchEdge) {
+        let mut inner = self.0.lock();
+        match edge {
+            BatchEdge::RolledBack => inner.types.clear(),
+            BatchEdge::Begun => {
+                let version = conn
+                    .query_row("pragma data_version", [], |r| r.get::<_, i64>(0))
+                    .unwrap_or(-1);
+                if version != inner.data_version || version == -1 {
+                    inner.types.clear();
+                    inner.data_version = version;
+                }
+            }
+        }
+    }
+}
 
 fn request_type_cached(
     conn: &Connection,
     cache: &TypeCache,
     id: RequestTypeId,
 ) -> Result<Arc<RequestType>> {
-    let updated: i64 = conn
-        .prepare_cached("select updated_at from request_types where id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))?;
-    if let Some(t) = cache
-        .lock()
-        .get(&id)
-        .filter(|t| micros(t.updated_at) == updated)
-    {
+    if let Some(t) = cache.0.lock().types.get(&id) {
         return Ok(t.clone());
     }
     let t = Arc::new(request_type_by_id(conn, id)?);
-    cache.lock().insert(id, t.clone());
+    cache.0.lock().types.insert(id, t.clone());
     Ok(t)
 }
 
@@ -121,10 +146,12 @@ impl SqliteStore {
              pragma wal_autocheckpoint = 8000;",
         )?;
         migrate(&conn)?;
+        let types = TypeCache::default();
+        let hook = types.clone();
         Ok(Self {
-            writer: Writer::start(conn)?,
+            writer: Writer::start(conn, Box::new(move |c, edge| hook.on_batch(c, edge)))?,
             readers: Arc::new(ReadPool::new(path.to_path_buf())),
-            types: TypeCache::default(),
+            types,
             tokens: Default::default(),
             events: tokio::sync::watch::Sender::new(0),
         })
@@ -760,8 +787,7 @@ impl Store for SqliteStore {
                 t.updated_at = at;
                 c.prepare_cached("update request_types set name = ?1, description = ?2, workflow = ?3, updated_at = ?4 where id = ?5")?
                     .execute(params![t.name, t.description, to_json(&t.workflow)?, micros(at), t.id.to_string()])?;
-                // The cache trusts `updated_at`, and two changes may carry the same one.
-                types.lock().remove(&t.id);
+                types.forget(t.id);
                 Ok(t)
             })
             .await

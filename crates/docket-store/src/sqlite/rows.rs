@@ -209,7 +209,9 @@ pub(crate) fn update_request(
     before: &Request,
     after: &Request,
 ) -> rusqlite::Result<usize> {
-    let mut sql = String::from("update requests set version = ?1, updated_at = ?2");
+    // `or fail`: see `insert_event`. One row is updated, and its constraints are checked
+    // before it is written.
+    let mut sql = String::from("update or fail requests set version = ?1, updated_at = ?2");
     let mut values: Vec<Sql> = vec![
         Sql::Integer(after.version),
         Sql::Integer(micros(after.updated_at)),
@@ -282,26 +284,26 @@ pub(crate) fn update_request(
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment";
 
 pub(crate) fn insert_event(c: &Connection, mut e: Event) -> Result<Event> {
-    let seq: i64 = c
-        .prepare_cached(
-            "insert into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) returning seq",
-        )?
-        .query_row(
-            params![
-                e.id.to_string(),
-                e.workspace_id.to_string(),
-                e.request_id.to_string(),
-                e.kind.as_str(),
-                e.actor.member_id.map(|m| m.to_string()),
-                e.actor.token_id.map(|t| t.to_string()),
-                micros(e.at),
-                to_json(&e.changes)?,
-                e.comment,
-            ],
-            |r| r.get(0),
-        )?;
-    e.seq = seq;
+    // `or fail` and no `returning`: the default `or abort` and `returning` each make SQLite
+    // keep a statement journal (a copy of every page the statement touches), and
+    // `returning` an ephemeral table, for every event. One row is inserted and its
+    // constraints are checked before it is written, so a failure leaves nothing behind.
+    c.prepare_cached(
+        "insert or fail into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        e.id.to_string(),
+        e.workspace_id.to_string(),
+        e.request_id.to_string(),
+        e.kind.as_str(),
+        e.actor.member_id.map(|m| m.to_string()),
+        e.actor.token_id.map(|t| t.to_string()),
+        micros(e.at),
+        to_json(&e.changes)?,
+        e.comment,
+    ])?;
+    e.seq = c.last_insert_rowid();
     Ok(e)
 }
 

@@ -28,6 +28,16 @@ use tokio::sync::{mpsc, oneshot};
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 
+/// Told when a batch's transaction begins and when one is rolled back, so caches the
+/// writer keeps can be checked once per batch and dropped when what they saw is undone.
+pub(crate) type BatchHook = Box<dyn Fn(&Connection, BatchEdge) + Send>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchEdge {
+    Begun,
+    RolledBack,
+}
+
 /// Enough to amortise one fsync over many writes, small enough to answer promptly.
 const MAX_BATCH: usize = 512;
 
@@ -40,11 +50,11 @@ pub(crate) struct Writer {
 impl Writer {
     /// Starts the writer thread on `conn`. The thread ends once every `Writer` is dropped
     /// and the queued jobs are done.
-    pub(crate) fn start(conn: Connection) -> std::io::Result<Self> {
+    pub(crate) fn start(conn: Connection, hook: BatchHook) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel::<Job>(4096);
         std::thread::Builder::new()
             .name("docket-sqlite-writer".into())
-            .spawn(move || run(conn, rx))?;
+            .spawn(move || run(conn, rx, hook))?;
         Ok(Self { jobs })
     }
 
@@ -79,7 +89,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hook: BatchHook) {
     // Jobs carried over from a batch that was rolled back before they ran.
     let mut carried: VecDeque<Job> = VecDeque::new();
     loop {
@@ -102,6 +112,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
             tracing::error!(error = %e, jobs = batch.len(), "could not begin a write transaction");
             continue;
         }
+        hook(&conn, BatchEdge::Begun);
         let mut replies = Vec::with_capacity(batch.len());
         let mut poisoned = false;
         while let Some(job) = batch.pop_front() {
@@ -117,12 +128,14 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
         carried = batch;
         let commit = if poisoned {
             let _ = conn.execute_batch("rollback");
+            hook(&conn, BatchEdge::RolledBack);
             Err("the transaction was rolled back".to_owned())
         } else {
             let commit = exec(&conn, "commit").map_err(|e| e.to_string());
             if let Err(e) = &commit {
                 tracing::error!(error = %e, "group commit failed");
                 let _ = conn.execute_batch("rollback");
+                hook(&conn, BatchEdge::RolledBack);
             }
             commit
         };
@@ -154,7 +167,10 @@ mod tests {
         let conn = Connection::open(dir.path().join("w.db")).expect("open");
         conn.execute_batch("pragma journal_mode = wal; create table t (v text primary key);")
             .expect("schema");
-        (Writer::start(conn).expect("start"), dir)
+        (
+            Writer::start(conn, Box::new(|_, _| {})).expect("start"),
+            dir,
+        )
     }
 
     fn insert(v: &'static str) -> impl FnOnce(&Connection) -> Result<()> + Send {
