@@ -242,6 +242,9 @@ pub(crate) async fn update_request(
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment";
 
+/// The event-order lock: see [`lock_event_order`].
+const EVENT_ORDER_LOCK: &str = "pg_advisory_xact_lock(1684761460, hashtext(current_schema()))";
+
 /// Serialises event writers so that events become visible in `seq` order.
 ///
 /// `events.seq` comes from a sequence, and a sequence hands out numbers at insert time,
@@ -252,10 +255,10 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind,
 /// seq order is commit order across every node. The key is per schema (one Docket
 /// deployment), and covers all its workspaces because the email planner's cursor reads
 /// them all. Callers write events last in their transaction, after every row lock they
-/// need, so the lock is held for the commit round trip only, and no holder ever waits
-/// for a row lock held by a transaction queued behind it.
+/// need, so the lock is held for the event's own statement and the commit only, and no
+/// holder ever waits for a row lock held by a transaction queued behind it.
 pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(1684761460, hashtext(current_schema()))")
+    sqlx::query(&format!("select {EVENT_ORDER_LOCK}"))
         .execute(c)
         .await?;
     Ok(())
@@ -263,12 +266,20 @@ pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
 
 /// Inserts an event under the event-order lock (see [`lock_event_order`]) and announces
 /// its seq on the `docket_events` channel at commit, so other nodes' feeds wake up.
+///
+/// One statement does all three, because every round trip made while holding the lock
+/// is time every other event writer in the deployment waits: the `ordered` CTE takes the
+/// lock before the insert draws its row from it (so `seq` is drawn under the lock), and
+/// the outer select notifies once per inserted row.
 pub(crate) async fn insert_event(c: &mut PgConnection, mut e: Event) -> Result<Event> {
-    lock_event_order(&mut *c).await?;
-    let seq: i64 = sqlx::query_scalar(
-        r"insert into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
-          values ($1, $2, $3, $4, $5, $6, $7, $8::json, $9) returning seq",
-    )
+    let seq: i64 = sqlx::query_scalar(&format!(
+        r"with ordered as (select {EVENT_ORDER_LOCK}),
+          inserted as (
+            insert into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
+            select $1, $2, $3, $4, $5, $6, $7, $8::json, $9 from ordered
+            returning seq)
+          select seq, pg_notify('docket_events', current_schema() || ' ' || seq::text)::text from inserted"
+    ))
     .bind(e.id.0)
     .bind(e.workspace_id.0)
     .bind(e.request_id.0)
@@ -280,10 +291,6 @@ pub(crate) async fn insert_event(c: &mut PgConnection, mut e: Event) -> Result<E
     .bind(&e.comment)
     .fetch_one(&mut *c)
     .await?;
-    sqlx::query("select pg_notify('docket_events', current_schema() || ' ' || $1::text)")
-        .bind(seq)
-        .execute(&mut *c)
-        .await?;
     e.seq = seq;
     Ok(e)
 }
