@@ -6,7 +6,7 @@
 
 use crate::error::envelope;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
@@ -122,8 +122,13 @@ fn native_rejection(secs: u64) -> Response {
     )
 }
 
+// Names built once: a `&str` name is copied into a new allocation on every insert.
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
 fn headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset: u32) {
-    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    h.insert(LIMIT, HeaderValue::from(limit));
+    h.insert(REMAINING, HeaderValue::from(remaining));
+    h.insert(RESET, HeaderValue::from(reset));
 }
