@@ -2,7 +2,8 @@
 # Docket's benchmark. Starts the release server on a fresh SQLite database, pinned to CPU 0,
 # and drives it with wrk pinned to CPU 1. Seeds SEED requests, then measures a bare
 # endpoint (/healthz, no auth, no database) and create, get, list and status-change load,
-# and prints requests/s, p50 and p99 for each and its ratio to the bare endpoint.
+# and prints requests/s, p50 and p99 for each, its ratio to the bare endpoint, and the
+# server's CPU time per request.
 #
 #   bench/run.sh                      # defaults: 10 s per run, 64 connections, 10 000 seeded
 #   DURATION=30 CONNS=128 bench/run.sh
@@ -30,9 +31,14 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 bench_wait_ready "$BASE"
 
+# The server's CPU time so far, in clock ticks (user + system).
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+
 load() { # name, wrk args...
   local name=$1; shift
+  local before; before=$(server_ticks)
   taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" >"$WORK/$name.txt"
+  echo "$(( $(server_ticks) - before ))" >"$WORK/$name.ticks"
 }
 
 bench_seed "$BASE" "$SEED" "$LOAD_CPU"
@@ -46,9 +52,9 @@ load create -s bench/lua/create.lua "$BASE"
 STORED=$(curl -s "$BASE/api/v1/requests?limit=1&sort=number" -H "Authorization: Bearer $DOCKET_BENCH_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["number"])')
 RSS=$(ps -o rss= -p $SERVER | tr -d ' ')
 
-python3 - "$WORK" "$DURATION" "$CONNS" "$STORED" "$RSS" <<'PY'
+python3 - "$WORK" "$DURATION" "$CONNS" "$STORED" "$RSS" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
-work, duration, conns, stored, rss = sys.argv[1:]
+work, duration, conns, stored, rss, tck = sys.argv[1:]
 def ms(v):
     n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -59,14 +65,18 @@ def parse(name):
     p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
     errs = re.search(r"Socket errors: (.*)", t)
-    return rps, p50, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else ""
+    done = int(re.search(r"(\d+) requests in", t).group(1))
+    cpu_us = int(open(f"{work}/{name}.ticks").read()) * 1e6 / int(tck) / max(done, 1)
+    return rps, p50, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else "", cpu_us
 rows = [("bare GET /healthz", "bare"), ("create POST /requests", "create"), ("get GET /requests/{id}", "get"),
         ("list GET /requests", "list"), ("status PATCH /requests/{id}", "status")]
 bare = parse("bare")[0]
 print(f"\nDocket benchmark: {duration} s per run, {conns} connections, wrk -t1 on its own CPU, server on one CPU")
-print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'non-2xx':>8}")
+print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'CPU us':>7} {'non-2xx':>8}")
 for label, name in rows:
-    rps, p50, p99, bad, errs = parse(name)
-    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.2f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
+    rps, p50, p99, bad, errs, cpu_us = parse(name)
+    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.2f} {cpu_us:7.1f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
+print("CPU us: the server's CPU time (user + system) per request served, over the run; steadier")
+print("between runs than req/s when the machine's speed varies, and what a CPU-bound change moves.")
 print(f"requests stored at the end: {stored}; server RSS: {int(rss) / 1024:.0f} MiB")
 PY
