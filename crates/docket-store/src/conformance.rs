@@ -437,7 +437,8 @@ pub fn edit_workflow(
     .expect("a valid edited workflow")
 }
 
-fn workflow_change(workflow: Workflow) -> RequestTypeChange {
+/// A request-type change that replaces only the workflow.
+pub fn workflow_change(workflow: Workflow) -> RequestTypeChange {
     RequestTypeChange {
         workflow: Some(workflow),
         ..Default::default()

@@ -23,9 +23,8 @@ async fn a_workflow_changed_by_another_process_is_seen_by_the_next_move() {
     use docket_domain::request::TypeKey;
     use docket_domain::workflow::{Category, Workflow};
     use docket_store::conformance::{
-        create_workspace, edit_workflow, file_request, move_request, titled,
+        create_workspace, edit_workflow, file_request, move_request, titled, workflow_change,
     };
-    use docket_store::RequestTypeChange;
 
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let path = dir.path().join("docket.db");
@@ -47,10 +46,7 @@ async fn a_workflow_changed_by_another_process_is_seen_by_the_next_move() {
         .update_request_type(
             s.id(),
             &TypeKey::general(),
-            RequestTypeChange {
-                workflow: Some(with_review),
-                ..Default::default()
-            },
+            workflow_change(with_review),
             docket_domain::now(),
         )
         .await

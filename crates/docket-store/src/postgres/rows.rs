@@ -242,8 +242,13 @@ pub(crate) async fn update_request(
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment";
 
-/// The event-order lock: see [`lock_event_order`].
-const EVENT_ORDER_LOCK: &str = "pg_advisory_xact_lock(1684761460, hashtext(current_schema()))";
+/// The call that takes the event-order lock (see [`lock_event_order`]), as a literal so the
+/// statements that take it are built at compile time, not on every event.
+macro_rules! event_order_lock {
+    () => {
+        "pg_advisory_xact_lock(1684761460, hashtext(current_schema()))"
+    };
+}
 
 /// Serialises event writers so that events become visible in `seq` order.
 ///
@@ -258,7 +263,7 @@ const EVENT_ORDER_LOCK: &str = "pg_advisory_xact_lock(1684761460, hashtext(curre
 /// need, so the lock is held for the event's own statement and the commit only, and no
 /// holder ever waits for a row lock held by a transaction queued behind it.
 pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
-    sqlx::query(&format!("select {EVENT_ORDER_LOCK}"))
+    sqlx::query(concat!("select ", event_order_lock!()))
         .execute(c)
         .await?;
     Ok(())
@@ -272,13 +277,15 @@ pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
 /// lock before the insert draws its row from it (so `seq` is drawn under the lock), and
 /// the outer select notifies once per inserted row.
 pub(crate) async fn insert_event(c: &mut PgConnection, mut e: Event) -> Result<Event> {
-    let seq: i64 = sqlx::query_scalar(&format!(
-        r"with ordered as (select {EVENT_ORDER_LOCK}),
+    let seq: i64 = sqlx::query_scalar(concat!(
+        "with ordered as (select ",
+        event_order_lock!(),
+        r"),
           inserted as (
             insert into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
             select $1, $2, $3, $4, $5, $6, $7, $8::json, $9 from ordered
             returning seq)
-          select seq, pg_notify('docket_events', current_schema() || ' ' || seq::text)::text from inserted"
+          select seq, pg_notify($10, current_schema() || ' ' || seq::text)::text from inserted"
     ))
     .bind(e.id.0)
     .bind(e.workspace_id.0)
@@ -289,6 +296,7 @@ pub(crate) async fn insert_event(c: &mut PgConnection, mut e: Event) -> Result<E
     .bind(micros(e.at))
     .bind(to_json(&e.changes)?)
     .bind(&e.comment)
+    .bind(super::EVENTS_CHANNEL)
     .fetch_one(&mut *c)
     .await?;
     e.seq = seq;
