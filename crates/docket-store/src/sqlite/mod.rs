@@ -11,6 +11,8 @@ mod mail;
 mod read_pool;
 mod rows;
 mod token_cache;
+#[allow(unsafe_code)] // SQLite's VFS is a C interface; see the module doc.
+mod wal_gather;
 mod webhooks;
 mod writer;
 
@@ -129,7 +131,12 @@ pub(crate) fn internal(msg: impl std::fmt::Display) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let conn = Connection::open(path)?;
+        // The writer's connection gathers each commit's WAL frames into one write.
+        let conn = Connection::open_with_flags_and_vfs(
+            path,
+            rusqlite::OpenFlags::default(),
+            wal_gather::register().map_err(anyhow::Error::msg)?,
+        )?;
         // synchronous = full: a commit is fsync'd before it returns, so an acknowledged
         // write survives power loss. temp_store = memory keeps statement journals off the
         // disk; mmap keeps hot pages out of read
