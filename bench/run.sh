@@ -3,7 +3,7 @@
 # and drives it with wrk pinned to CPU 1. Seeds SEED requests, then measures a bare
 # endpoint (/healthz, no auth, no database) and create, get, list and status-change load,
 # and prints requests/s, p50 and p99 for each, its ratio to the bare endpoint, and the
-# server's CPU time per request.
+# server's CPU time and disk reads per request.
 #
 #   bench/run.sh                      # defaults: 10 s per run, 64 connections, 10 000 seeded
 #   DURATION=30 CONNS=128 bench/run.sh
@@ -34,11 +34,16 @@ bench_wait_ready "$BASE"
 # The server's CPU time so far, in clock ticks (user + system).
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 
+# Bytes the server has read from the disk so far (not from the page cache).
+server_disk_reads() { awk '/^read_bytes/ {print $2}' "/proc/$SERVER/io"; }
+
 load() { # name, wrk args...
   local name=$1; shift
   local before; before=$(server_ticks)
+  local read_before; read_before=$(server_disk_reads)
   taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" >"$WORK/$name.txt"
   echo "$(( $(server_ticks) - before ))" >"$WORK/$name.ticks"
+  echo "$(( $(server_disk_reads) - read_before ))" >"$WORK/$name.reads"
 }
 
 bench_seed "$BASE" "$SEED" "$LOAD_CPU"
@@ -67,16 +72,18 @@ def parse(name):
     errs = re.search(r"Socket errors: (.*)", t)
     done = int(re.search(r"(\d+) requests in", t).group(1))
     cpu_us = int(open(f"{work}/{name}.ticks").read()) * 1e6 / int(tck) / max(done, 1)
-    return rps, p50, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else "", cpu_us
+    disk_kb = int(open(f"{work}/{name}.reads").read()) / 1024 / max(done, 1)
+    return rps, p50, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else "", cpu_us, disk_kb
 rows = [("bare GET /healthz", "bare"), ("create POST /requests", "create"), ("get GET /requests/{id}", "get"),
         ("list GET /requests", "list"), ("status PATCH /requests/{id}", "status")]
 bare = parse("bare")[0]
 print(f"\nDocket benchmark: {duration} s per run, {conns} connections, wrk -t1 on its own CPU, server on one CPU")
-print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'CPU us':>7} {'non-2xx':>8}")
+print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'CPU us':>7} {'disk KB':>8} {'non-2xx':>8}")
 for label, name in rows:
-    rps, p50, p99, bad, errs, cpu_us = parse(name)
-    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.2f} {cpu_us:7.1f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
+    rps, p50, p99, bad, errs, cpu_us, disk_kb = parse(name)
+    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.2f} {cpu_us:7.1f} {disk_kb:8.2f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
 print("CPU us: the server's CPU time (user + system) per request served, over the run; steadier")
 print("between runs than req/s when the machine's speed varies, and what a CPU-bound change moves.")
+print("disk KB: what the server read from the disk (not the page cache) per request served.")
 print(f"requests stored at the end: {stored}; server RSS: {int(rss) / 1024:.0f} MiB")
 PY

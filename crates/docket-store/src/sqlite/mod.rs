@@ -100,7 +100,8 @@ impl TypeCache {
             BatchEdge::RolledBack => inner.types.clear(),
             BatchEdge::Begun => {
                 let version = conn
-                    .query_row("pragma data_version", [], |r| r.get::<_, i64>(0))
+                    .prepare_cached("pragma data_version")
+                    .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
                     .unwrap_or(-1);
                 if version != inner.data_version || version == -1 {
                     inner.types.clear();
@@ -367,9 +368,12 @@ fn request_type_by_id(conn: &Connection, id: RequestTypeId) -> Result<RequestTyp
 }
 
 fn request_in(conn: &Connection, ws: WorkspaceId, id: RequestId) -> Result<Option<Request>> {
+    // A literal: every read and change of a request passes here.
     Ok(conn
-        .prepare_cached(&format!(
-            "select {REQUEST_COLUMNS} from requests where workspace_id = ?1 and id = ?2"
+        .prepare_cached(concat!(
+            "select ",
+            rows::request_columns!(),
+            " from requests where workspace_id = ?1 and id = ?2"
         ))?
         .query_row(params![ws.to_string(), id.to_string()], request_from_row)
         .optional()?)

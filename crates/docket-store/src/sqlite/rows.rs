@@ -136,8 +136,16 @@ pub(crate) fn request_type_from_row(row: &Row<'_>) -> rusqlite::Result<RequestTy
     })
 }
 
-pub(crate) const REQUEST_COLUMNS: &str = "id, workspace_id, number, type_id, type_key, title, description, status, category, \
-     requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at";
+/// The columns `request_from_row` reads, as a literal for `concat!` in hot queries.
+macro_rules! request_columns {
+    () => {
+        "id, workspace_id, number, type_id, type_key, title, description, status, category, \
+         requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at"
+    };
+}
+pub(crate) use request_columns;
+
+pub(crate) const REQUEST_COLUMNS: &str = request_columns!();
 
 pub(crate) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
     let subject = match (

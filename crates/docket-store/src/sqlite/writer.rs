@@ -106,7 +106,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hook: BatchHook) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("begin immediate") {
+        if let Err(e) = exec(&conn, "begin immediate") {
             // Dropping the jobs unrun drops their answer channels: each caller gets an
             // internal error and nothing was written.
             tracing::error!(error = %e, jobs = batch.len(), "could not begin a write transaction");
