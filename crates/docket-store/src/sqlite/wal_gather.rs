@@ -4,10 +4,11 @@
 //! SQLite writes each WAL frame with two `pwrite`s, its 24-byte header and then its page.
 //! A frame is 4 120 bytes, so almost every one of those writes covers part of a file
 //! page. When the WAL is reused after a checkpoint and the OS has meanwhile dropped its
-//! pages from the cache (this machine's kernel reclaims idle page cache within a second),
-//! the kernel must read each such page from disk before it can change it: a synchronous
-//! read inside every frame write. That, and the two system calls per frame, were a sixth
-//! of the writer's time in the status-change benchmark.
+//! pages from the cache (the development machine's kernel reclaims idle page cache
+//! aggressively: `kdamond` runs, and the cache held about 200 MB after gigabytes of
+//! builds), the kernel must read such a page from disk before it can change it: a
+//! synchronous read inside a frame write. Those writes were 7.7–10% of the server's CPU
+//! in the status-change benchmark (a fifth of the writer thread); with the shim, 1.2%.
 //!
 //! The shim wraps the default VFS and changes only files SQLite opens as a WAL. Writes
 //! that continue one another are kept in memory and written as one `pwrite` before
