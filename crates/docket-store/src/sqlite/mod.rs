@@ -139,7 +139,7 @@ impl SqliteStore {
             wal_gather::register().map_err(anyhow::Error::msg)?,
         )?;
         // synchronous = full: a commit is fsync'd before it returns, so an acknowledged
-        // write survives power loss. temp_store = memory keeps statement journals off the
+        // write survives power loss (and `wal_gather` needs it: see `register`). temp_store = memory keeps statement journals off the
         // disk; mmap keeps hot pages out of read
         // syscalls. The page cache stays modest: SQLite scans its hash table at every
         // commit, which cost 8% of the status-change benchmark at 64 MiB.

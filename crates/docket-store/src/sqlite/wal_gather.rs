@@ -1,5 +1,5 @@
 //! A VFS shim for the writer's connection: the WAL frames of one commit reach the file
-//! in one write instead of two writes per frame.
+//! in a few large writes instead of two small writes per frame.
 //!
 //! SQLite writes each WAL frame with two `pwrite`s, its 24-byte header and then its page.
 //! A frame is 4 120 bytes, so almost every one of those writes covers part of a file
@@ -11,7 +11,7 @@
 //! in the status-change benchmark (a fifth of the writer thread); with the shim, 1.2%.
 //!
 //! The shim wraps the default VFS and changes only files SQLite opens as a WAL. Writes
-//! that continue one another are kept in memory and written as one `pwrite` before
+//! that continue one another are kept in memory and written in 64 KiB pieces before
 //! anything else can observe the file: before a sync, a read, a truncate, a size query,
 //! a file control or a close. SQLite makes a commit visible to other connections only
 //! after its sync (the writer runs with `synchronous = full`), and acknowledges it only
@@ -41,15 +41,17 @@ const PIECE: i64 = 64 << 10;
 /// The registered shim and what it wraps.
 struct Shim {
     real: *mut ffi::sqlite3_vfs,
-    /// Where a file's [`Gather`] state starts: after the default VFS's own file struct.
-    state_offset: usize,
+    /// Where a WAL file's [`Pending`] bytes live: after the default VFS's own file struct,
+    /// in the allocation SQLite makes for every file of the shim.
+    pending_offset: usize,
 }
 
 // The pointers are to SQLite's process-wide VFS objects, which live as long as the process.
 unsafe impl Send for Shim {}
 unsafe impl Sync for Shim {}
 
-/// The method table of wrapped WAL files, made from the default VFS's table.
+/// The method table of wrapped WAL files, made from the default VFS's table. Only files
+/// whose own table is `real` are wrapped, so it is every wrapped file's real table.
 struct Methods {
     real: *const ffi::sqlite3_io_methods,
     ours: *const ffi::sqlite3_io_methods,
@@ -61,15 +63,8 @@ unsafe impl Sync for Methods {}
 static SHIM: OnceLock<Result<Shim, String>> = OnceLock::new();
 static METHODS: OnceLock<Methods> = OnceLock::new();
 
-/// Kept after the default VFS's file struct, in the allocation SQLite makes for a file.
-#[repr(C)]
-struct Gather {
-    /// Null for files the shim does not change (everything but a WAL).
-    real_methods: *const ffi::sqlite3_io_methods,
-    pending: *mut Pending,
-}
-
-/// Bytes written but not yet passed on: `bytes` belong at file offset `start`.
+/// Bytes written to a WAL but not yet passed on: `bytes` belong at file offset `start`.
+/// Made when a WAL is opened, dropped when it is closed; other files have none.
 #[derive(Default)]
 struct Pending {
     start: i64,
@@ -77,6 +72,11 @@ struct Pending {
 }
 
 /// Registers the shim (once per process); returns its name to open connections with.
+///
+/// A connection opened with it must run with `synchronous = full`: SQLite then syncs the
+/// WAL before it publishes a commit to other connections, and that sync is what writes
+/// the pending bytes. With a weaker setting a commit would be published unsynced, and
+/// other connections would read frames that are still pending.
 pub(crate) fn register() -> Result<&'static str, String> {
     let shim = SHIM.get_or_init(|| unsafe {
         // Initialises SQLite if needed; null asks for the default VFS.
@@ -84,30 +84,43 @@ pub(crate) fn register() -> Result<&'static str, String> {
         if real.is_null() {
             return Err("SQLite has no default VFS".into());
         }
-        let state_offset = ((*real).szOsFile as usize).next_multiple_of(8);
+        let pending_offset =
+            ((*real).szOsFile as usize).next_multiple_of(std::mem::align_of::<Pending>());
         // Every other method of the default VFS ignores the VFS it is called with, apart
         // from reading `mxPathname`, which the copy keeps.
         let mut vfs = *real;
         vfs.pNext = std::ptr::null_mut();
         vfs.zName = NAME_C.as_ptr();
-        vfs.szOsFile = (state_offset + std::mem::size_of::<Gather>()) as c_int;
+        vfs.szOsFile = (pending_offset + std::mem::size_of::<Pending>()) as c_int;
         vfs.xOpen = Some(open);
         let vfs = Box::leak(Box::new(vfs));
         let rc = ffi::sqlite3_vfs_register(vfs, 0);
         if rc != ffi::SQLITE_OK {
             return Err(format!("registering the WAL VFS failed with code {rc}"));
         }
-        Ok(Shim { real, state_offset })
+        Ok(Shim {
+            real,
+            pending_offset,
+        })
     });
     shim.as_ref().map(|_| NAME).map_err(Clone::clone)
 }
 
-unsafe fn state<'a>(file: *mut ffi::sqlite3_file) -> &'a mut Gather {
-    let shim = SHIM
-        .get()
+fn shim() -> &'static Shim {
+    // Files of the shim exist only once it is registered.
+    SHIM.get()
         .and_then(|s| s.as_ref().ok())
-        .expect("registered");
-    &mut *((file as *mut u8).add(shim.state_offset) as *mut Gather)
+        .expect("registered")
+}
+
+/// The pending bytes of a wrapped WAL.
+unsafe fn pending<'a>(file: *mut ffi::sqlite3_file) -> &'a mut Pending {
+    &mut *((file as *mut u8).add(shim().pending_offset) as *mut Pending)
+}
+
+/// The default VFS's methods of a wrapped WAL.
+unsafe fn real() -> &'static ffi::sqlite3_io_methods {
+    &*METHODS.get().expect("a WAL was wrapped").real
 }
 
 unsafe extern "C" fn open(
@@ -117,14 +130,7 @@ unsafe extern "C" fn open(
     flags: c_int,
     out_flags: *mut c_int,
 ) -> c_int {
-    let Some(Ok(shim)) = SHIM.get() else {
-        return ffi::SQLITE_ERROR;
-    };
-    let gather = (file as *mut u8).add(shim.state_offset) as *mut Gather;
-    gather.write(Gather {
-        real_methods: std::ptr::null(),
-        pending: std::ptr::null_mut(),
-    });
+    let shim = shim();
     // The default VFS's file struct starts where SQLite's does, so its own methods can be
     // called with `file` unchanged.
     let Some(real_open) = (*shim.real).xOpen else {
@@ -153,20 +159,18 @@ unsafe extern "C" fn open(
         // A file with another locking style than the first WAL: left as it is.
         return rc;
     }
-    (*gather).real_methods = real_methods;
-    (*gather).pending = Box::into_raw(Box::default());
+    ((file as *mut u8).add(shim.pending_offset) as *mut Pending).write(Pending::default());
     (*file).pMethods = methods.ours;
     rc
 }
 
 /// Passes the pending bytes on to the file.
 unsafe fn write_pending(file: *mut ffi::sqlite3_file) -> c_int {
-    let gather = state(file);
-    let pending = &mut *gather.pending;
+    let pending = pending(file);
     if pending.bytes.is_empty() {
         return ffi::SQLITE_OK;
     }
-    let Some(real_write) = (*gather.real_methods).xWrite else {
+    let Some(real_write) = real().xWrite else {
         return ffi::SQLITE_IOERR_WRITE;
     };
     // The default VFS writes at most 128 KiB per call, so the bytes go in pieces that end
@@ -192,6 +196,19 @@ unsafe fn write_pending(file: *mut ffi::sqlite3_file) -> c_int {
     rc
 }
 
+/// Writes what is pending, then calls the default VFS's method through `call`;
+/// `missing` if the default VFS has no such method.
+unsafe fn after_pending(
+    file: *mut ffi::sqlite3_file,
+    missing: c_int,
+    call: impl FnOnce(&ffi::sqlite3_io_methods) -> Option<c_int>,
+) -> c_int {
+    match write_pending(file) {
+        ffi::SQLITE_OK => call(real()).unwrap_or(missing),
+        failed => failed,
+    }
+}
+
 unsafe extern "C" fn write(
     file: *mut ffi::sqlite3_file,
     data: *const c_void,
@@ -199,7 +216,7 @@ unsafe extern "C" fn write(
     offset: i64,
 ) -> c_int {
     let bytes = std::slice::from_raw_parts(data as *const u8, amount as usize);
-    let pending = &mut *state(file).pending;
+    let pending = pending(file);
     let end = pending.start + pending.bytes.len() as i64;
     if !pending.bytes.is_empty() {
         if offset == end {
@@ -233,74 +250,44 @@ unsafe extern "C" fn read(
     amount: c_int,
     offset: i64,
 ) -> c_int {
-    let rc = write_pending(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match (*state(file).real_methods).xRead {
-        Some(f) => f(file, data, amount, offset),
-        None => ffi::SQLITE_IOERR_READ,
-    }
+    after_pending(file, ffi::SQLITE_IOERR_READ, |m| {
+        m.xRead.map(|f| f(file, data, amount, offset))
+    })
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    let rc = write_pending(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match (*state(file).real_methods).xTruncate {
-        Some(f) => f(file, size),
-        None => ffi::SQLITE_IOERR_TRUNCATE,
-    }
+    after_pending(file, ffi::SQLITE_IOERR_TRUNCATE, |m| {
+        m.xTruncate.map(|f| f(file, size))
+    })
 }
 
 unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    let rc = write_pending(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match (*state(file).real_methods).xSync {
-        Some(f) => f(file, flags),
-        None => ffi::SQLITE_IOERR_FSYNC,
-    }
+    after_pending(file, ffi::SQLITE_IOERR_FSYNC, |m| {
+        m.xSync.map(|f| f(file, flags))
+    })
 }
 
 unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    let rc = write_pending(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match (*state(file).real_methods).xFileSize {
-        Some(f) => f(file, size),
-        None => ffi::SQLITE_IOERR_FSTAT,
-    }
+    after_pending(file, ffi::SQLITE_IOERR_FSTAT, |m| {
+        m.xFileSize.map(|f| f(file, size))
+    })
 }
 
+/// Some controls size or query the file; none is frequent on a WAL.
 unsafe extern "C" fn file_control(
     file: *mut ffi::sqlite3_file,
     op: c_int,
     arg: *mut c_void,
 ) -> c_int {
-    // Some controls size or query the file; none is frequent on a WAL.
-    let rc = write_pending(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match (*state(file).real_methods).xFileControl {
-        Some(f) => f(file, op, arg),
-        None => ffi::SQLITE_NOTFOUND,
-    }
+    after_pending(file, ffi::SQLITE_NOTFOUND, |m| {
+        m.xFileControl.map(|f| f(file, op, arg))
+    })
 }
 
 unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     let written = write_pending(file);
-    let gather = state(file);
-    drop(Box::from_raw(gather.pending));
-    gather.pending = std::ptr::null_mut();
-    let closed = match (*gather.real_methods).xClose {
-        Some(f) => f(file),
-        None => ffi::SQLITE_OK,
-    };
+    std::ptr::drop_in_place(pending(file) as *mut Pending);
+    let closed = real().xClose.map_or(ffi::SQLITE_OK, |f| f(file));
     if written != ffi::SQLITE_OK {
         written
     } else {
@@ -328,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn commits_are_read_by_other_connections_and_survive_reopening() {
+    fn commits_are_read_by_other_connections_and_reach_the_wal_file() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("g.db");
         let w = writer(&path);
