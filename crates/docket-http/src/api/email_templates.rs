@@ -43,7 +43,7 @@ pub struct TemplateText {
     pub body: String,
 }
 
-#[utoipa::path(get, path = "/email-templates", tag = "email", responses((status = 200, body = TemplateList)))]
+#[utoipa::path(get, path = "/api/v1/email-templates", tag = "email", responses((status = 200, body = TemplateList)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -65,7 +65,7 @@ pub async fn list(
     Ok(Json(TemplateList { items }))
 }
 
-#[utoipa::path(put, path = "/email-templates/{name}", tag = "email", params(("name" = String, Path)), request_body = TemplateText,
+#[utoipa::path(put, path = "/api/v1/email-templates/{name}", tag = "email", params(("name" = String, Path)), request_body = TemplateText,
     responses((status = 200, body = EffectiveTemplate), (status = 404, description = "No template of that name", body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn put(
@@ -106,7 +106,7 @@ pub async fn put(
     }))
 }
 
-#[utoipa::path(delete, path = "/email-templates/{name}", tag = "email", params(("name" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/email-templates/{name}", tag = "email", params(("name" = String, Path)),
     responses((status = 204, description = "The shipped text applies again"), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn reset(
     State(state): State<AppState>,

@@ -77,7 +77,7 @@ pub struct FeedPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/events", tag = "events", params(FeedParams),
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(FeedParams),
     responses((status = 200, description = "Events in the order they happened", body = FeedPage)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ pub struct StreamParams {
     pub after: Option<String>,
 }
 
-#[utoipa::path(get, path = "/events/stream", tag = "events", params(StreamParams,
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events", params(StreamParams,
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
     responses((status = 200, description = "Server-sent events: `id` is the cursor, `event` the kind, `data` the event as JSON", content_type = "text/event-stream")))]
 pub async fn stream(

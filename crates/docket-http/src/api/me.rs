@@ -28,7 +28,7 @@ pub struct Me {
     pub scopes: Vec<Scope>,
 }
 
-#[utoipa::path(get, path = "/me", tag = "me", responses((status = 200, body = Me)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Me>, ApiError> {
     let store = state.store();
     let workspace = store

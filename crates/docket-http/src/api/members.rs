@@ -53,7 +53,7 @@ fn check_owner_grant(p: &Principal, role: Role) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/members", tag = "members", responses((status = 200, body = MemberList)))]
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", responses((status = 200, body = MemberList)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -64,7 +64,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/members/{id}", tag = "members", params(("id" = String, Path)), responses((status = 200, body = Member), (status = 404, body = crate::error::ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/members/{id}", tag = "members", params(("id" = String, Path)), responses((status = 200, body = Member), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -80,7 +80,7 @@ pub async fn get(
     ))
 }
 
-#[utoipa::path(post, path = "/members", tag = "members", request_body = CreateMember,
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", request_body = CreateMember,
     responses((status = 201, body = Member), (status = 409, description = "`email_taken`", body = crate::error::ErrorEnvelope)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -98,7 +98,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(member)))
 }
 
-#[utoipa::path(patch, path = "/members/{id}", tag = "members", params(("id" = String, Path)), request_body = UpdateMember,
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = UpdateMember,
     responses((status = 200, body = Member), (status = 409, description = "`last_owner`", body = crate::error::ErrorEnvelope)))]
 pub async fn update(
     State(state): State<AppState>,

@@ -67,7 +67,7 @@ fn validate_workflow(input: WorkflowInput) -> Result<Workflow, DomainError> {
     Workflow::new(input).map_err(DomainError::Validation)
 }
 
-#[utoipa::path(get, path = "/request-types", tag = "request types", responses((status = 200, body = RequestTypeList)))]
+#[utoipa::path(get, path = "/api/v1/request-types", tag = "request types", responses((status = 200, body = RequestTypeList)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -78,7 +78,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/request-types/{key}", tag = "request types", params(("key" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/request-types/{key}", tag = "request types", params(("key" = String, Path)),
     responses((status = 200, body = RequestType), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -96,7 +96,7 @@ pub async fn get(
     ))
 }
 
-#[utoipa::path(post, path = "/request-types", tag = "request types", request_body = CreateRequestType,
+#[utoipa::path(post, path = "/api/v1/request-types", tag = "request types", request_body = CreateRequestType,
     responses((status = 201, body = RequestType), (status = 409, description = "`type_exists`", body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -122,7 +122,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(patch, path = "/request-types/{key}", tag = "request types", params(("key" = String, Path)), request_body = UpdateRequestType,
+#[utoipa::path(patch, path = "/api/v1/request-types/{key}", tag = "request types", params(("key" = String, Path)), request_body = UpdateRequestType,
     responses((status = 200, body = RequestType), (status = 409, description = "`status_in_use`", body = crate::error::ErrorEnvelope)))]
 pub async fn update(
     State(state): State<AppState>,

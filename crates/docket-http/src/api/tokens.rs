@@ -48,7 +48,7 @@ pub struct TokenList {
     pub items: Vec<Token>,
 }
 
-#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = CreateToken,
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, body = IssuedToken), (status = 403, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -165,7 +165,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, description = "Your tokens; every token of the workspace for owners and admins", body = TokenList)))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, description = "Your tokens; every token of the workspace for owners and admins", body = TokenList)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -177,7 +177,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
     responses((status = 200, description = "Revoked", body = Token), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn revoke(
     State(state): State<AppState>,

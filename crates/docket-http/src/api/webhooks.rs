@@ -121,7 +121,7 @@ async fn find(state: &AppState, p: &Principal, id: WebhookId) -> Result<Webhook,
         .ok_or(DomainError::NotFound("webhook"))?)
 }
 
-#[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
     responses((status = 201, body = CreatedWebhook), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 422, description = "`validation_failed`; a private target is `details[].code = private_target`", body = crate::error::ErrorEnvelope)))]
 pub async fn create(
@@ -162,7 +162,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/webhooks", tag = "webhooks", responses((status = 200, body = WebhookList)))]
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", responses((status = 200, body = WebhookList)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -173,7 +173,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = Webhook), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -184,7 +184,7 @@ pub async fn get(
     Ok(Json(find(&state, &p, id).await?))
 }
 
-#[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateWebhook,
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = UpdateWebhook,
     responses((status = 200, body = Webhook), (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -215,7 +215,7 @@ pub async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted, with its delivery log"), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -227,7 +227,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryParams),
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryParams),
     responses((status = 200, description = "The delivery log: each delivery with its attempts (time, status code, duration, error)", body = DeliveryPage)))]
 pub async fn deliveries(
     State(state): State<AppState>,
@@ -269,7 +269,7 @@ pub async fn deliveries(
     Ok(Json(DeliveryPage { items, next_cursor }))
 }
 
-#[utoipa::path(post, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)), request_body = Redeliver,
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)), request_body = Redeliver,
     responses((status = 202, description = "Queued; it goes out after earlier pending events of the same request", body = Delivery),
         (status = 409, description = "`event_not_subscribed`", body = crate::error::ErrorEnvelope),
         (status = 422, description = "`unknown_event`", body = crate::error::ErrorEnvelope)))]

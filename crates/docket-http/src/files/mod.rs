@@ -61,9 +61,58 @@ pub const STREAMED_UPLOAD_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/p/{token}/files"),
 ];
 
-/// Whether the matched `route` (as axum's `MatchedPath` names it) streams its body.
-pub fn streams_request_body(method: &Method, route: &str) -> bool {
+/// Whether a request for `path` streams its body: it matches one of the routes above,
+/// where a `{name}` segment matches any one segment. Decided from the path rather than
+/// axum's `MatchedPath`, so the middleware around the whole router (outside routing) can
+/// ask too.
+pub fn streams_request_body(method: &Method, path: &str) -> bool {
     STREAMED_UPLOAD_ROUTES
         .iter()
-        .any(|(m, r)| m == method && *r == route)
+        .any(|(m, route)| m == method && route_matches(route, path))
+}
+
+fn route_matches(route: &str, path: &str) -> bool {
+    let mut want = route.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_routes_are_recognised_by_path_and_method() {
+        let id = "0190c0c0-0000-7000-8000-000000000000";
+        assert!(streams_request_body(&Method::POST, "/api/v1/files"));
+        assert!(streams_request_body(
+            &Method::POST,
+            &format!("/api/v1/requests/{id}/files")
+        ));
+        assert!(streams_request_body(
+            &Method::POST,
+            "/desk/requests/12/files"
+        ));
+        assert!(!streams_request_body(&Method::GET, "/api/v1/files"));
+        assert!(!streams_request_body(
+            &Method::POST,
+            "/api/v1/requests//files"
+        ));
+        assert!(!streams_request_body(
+            &Method::POST,
+            &format!("/api/v1/requests/{id}/files/x")
+        ));
+        assert!(!streams_request_body(
+            &Method::POST,
+            &format!("/api/v1/requests/{id}")
+        ));
+        assert!(!streams_request_body(&Method::POST, "/api/v1/files/"));
+    }
 }

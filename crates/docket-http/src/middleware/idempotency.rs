@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::middleware::rate_limit::client_key;
 use axum::body::{to_bytes, Body};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -32,10 +32,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     // An upload's body streams to the blob store and is never buffered, so it cannot be
     // fingerprinted: the key is ignored there (a retried upload stores a second file).
-    let streamed = req
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|route| crate::files::streams_request_body(req.method(), route.as_str()));
+    let streamed = crate::files::streams_request_body(req.method(), req.uri().path());
     if streamed {
         return next.run(req).await;
     }

@@ -2,17 +2,14 @@
 //! abandoned with 408 `timeout`. Uploads are the exception: they take as long as their
 //! body keeps arriving, and time out when it stalls instead (see `files::receive`).
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
 pub async fn layer(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    let streamed = req
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|route| crate::files::streams_request_body(req.method(), route.as_str()));
+    let streamed = crate::files::streams_request_body(req.method(), req.uri().path());
     if streamed {
         return next.run(req).await;
     }

@@ -31,7 +31,7 @@ fn ids(request: &str, file: &str) -> Result<(RequestId, FileId), ApiError> {
     ))
 }
 
-#[utoipa::path(put, operation_id = "attach", path = "/requests/{id}/files/{file_id}", tag = "files",
+#[utoipa::path(put, operation_id = "attach", path = "/api/v1/requests/{id}/files/{file_id}", tag = "files",
     params(("id" = String, Path), ("file_id" = String, Path)),
     responses(
         (status = 200, description = "Attached (attaching again is fine); the request's timeline records it", body = FileView),
@@ -61,7 +61,7 @@ pub async fn attach(
     Ok(Json(FileView::new(&state, file)))
 }
 
-#[utoipa::path(delete, operation_id = "detach", path = "/requests/{id}/files/{file_id}", tag = "files",
+#[utoipa::path(delete, operation_id = "detach", path = "/api/v1/requests/{id}/files/{file_id}", tag = "files",
     params(("id" = String, Path), ("file_id" = String, Path)),
     responses(
         (status = 204, description = "Taken off the request (the file stays); the request's timeline records it"),
@@ -87,7 +87,7 @@ pub async fn detach(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/files/{id}", tag = "files", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted with its bytes; an attached file's request records it"),
         (status = 403, description = "Only the uploader or requests:manage may delete a file", body = crate::error::ErrorEnvelope),

@@ -20,7 +20,7 @@ pub struct SetPolicy {
     pub allowed_types: Vec<String>,
 }
 
-#[utoipa::path(get, operation_id = "get_policy", path = "/files/policy", tag = "files",
+#[utoipa::path(get, operation_id = "get_policy", path = "/api/v1/files/policy", tag = "files",
     responses((status = 200, description = "The workspace's file policy (the default until one is set)", body = FilePolicy)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn get(
     Ok(Json(policy.unwrap_or_default()))
 }
 
-#[utoipa::path(put, operation_id = "set_policy", path = "/files/policy", tag = "files", request_body = SetPolicy,
+#[utoipa::path(put, operation_id = "set_policy", path = "/api/v1/files/policy", tag = "files", request_body = SetPolicy,
     responses(
         (status = 200, description = "The policy now in force (patterns lower-cased, duplicates dropped)", body = FilePolicy),
         (status = 403, description = "Only owners and admins (with files:write) change the policy", body = crate::error::ErrorEnvelope),

@@ -39,7 +39,7 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/files", tag = "files", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/files", tag = "files", params(ListParams),
     responses(
         (status = 200, description = "The workspace's files, oldest first", body = FileList),
         (status = 400, description = "A parameter does not parse", body = crate::error::ErrorEnvelope),
@@ -53,7 +53,7 @@ pub async fn list(
     page(&state, &p, params.request_id, params.limit, params.cursor).await
 }
 
-#[utoipa::path(get, operation_id = "list_on_request", path = "/requests/{id}/files", tag = "files",
+#[utoipa::path(get, operation_id = "list_on_request", path = "/api/v1/requests/{id}/files", tag = "files",
     params(("id" = String, Path), PageParams),
     responses(
         (status = 200, description = "The request's files, oldest first", body = FileList),
@@ -108,7 +108,7 @@ async fn page(
     }))
 }
 
-#[utoipa::path(get, path = "/files/{id}", tag = "files", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", params(("id" = String, Path)),
     responses(
         (status = 200, description = "The file's record", body = FileView),
         (status = 404, description = "No such file", body = crate::error::ErrorEnvelope),
@@ -123,7 +123,7 @@ pub async fn get(
     Ok(Json(FileView::new(&state, file)))
 }
 
-#[utoipa::path(get, path = "/files/{id}/content", tag = "files", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/files/{id}/content", tag = "files", params(("id" = String, Path)),
     responses(
         (status = 200, description = "The bytes, streamed, as an attachment of the sniffed type, with `Content-Length`, `ETag` (the SHA-256) and `X-Content-Type-Options: nosniff`",
             content_type = "application/octet-stream", body = Vec<u8>),

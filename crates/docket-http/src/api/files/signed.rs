@@ -38,7 +38,7 @@ pub struct SignedUrl {
     pub expires_at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, operation_id = "sign_url", path = "/files/{id}/signed-url", tag = "files",
+#[utoipa::path(post, operation_id = "sign_url", path = "/api/v1/files/{id}/signed-url", tag = "files",
     params(("id" = String, Path)),
     request_body(content = Option<SignedUrlRequest>, description = "Optional; an empty body takes the default lifetime"),
     responses(

@@ -68,7 +68,7 @@ struct Target {
     visibility: Visibility,
 }
 
-#[utoipa::path(post, operation_id = "upload", path = "/files", tag = "files", params(UploadParams),
+#[utoipa::path(post, operation_id = "upload", path = "/api/v1/files", tag = "files", params(UploadParams),
     request_body(
         description = "A multipart form with one `file` part, or the file itself as the body (any content type: the type is sniffed from the bytes).",
         content((UploadForm = "multipart/form-data"), ("application/octet-stream"))),
@@ -97,7 +97,7 @@ pub async fn create(
     accept(&state, &p, target, request).await
 }
 
-#[utoipa::path(post, operation_id = "upload_to_request", path = "/requests/{id}/files", tag = "files",
+#[utoipa::path(post, operation_id = "upload_to_request", path = "/api/v1/requests/{id}/files", tag = "files",
     params(("id" = String, Path), UploadOnRequestParams),
     request_body(
         description = "A multipart form with one `file` part, or the file itself as the body.",

@@ -49,7 +49,7 @@ pub struct CommentList {
     pub items: Vec<Comment>,
 }
 
-#[utoipa::path(get, operation_id = "list_comments", path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "list_comments", path = "/api/v1/requests/{id}/comments", tag = "requests", params(("id" = String, Path)),
     responses((status = 200, description = "Comments, oldest first", body = CommentList)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub async fn list(
     Ok(Json(CommentList { items }))
 }
 
-#[utoipa::path(post, operation_id = "create_comment", path = "/requests/{id}/comments", tag = "requests", params(("id" = String, Path)), request_body = NewComment,
+#[utoipa::path(post, operation_id = "create_comment", path = "/api/v1/requests/{id}/comments", tag = "requests", params(("id" = String, Path)), request_body = NewComment,
     responses((status = 201, description = "Added to the timeline", body = Comment)))]
 pub async fn create(
     State(state): State<AppState>,

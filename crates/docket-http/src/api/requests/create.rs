@@ -32,7 +32,7 @@ pub struct CreateRequest {
     pub subject: Option<Subject>,
 }
 
-#[utoipa::path(post, path = "/requests", tag = "requests", request_body = CreateRequest,
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = CreateRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried POST")),
     responses(
         (status = 201, description = "Filed", body = RequestView, headers(("ETag" = String), ("Location" = String))),

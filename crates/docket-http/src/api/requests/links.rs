@@ -61,7 +61,7 @@ async fn live_request(state: &AppState, p: &Principal, id: RequestId) -> Result<
     Ok(r)
 }
 
-#[utoipa::path(post, operation_id = "create_link", path = "/requests/{id}/links", tag = "requests", request_body = CreateLink,
+#[utoipa::path(post, operation_id = "create_link", path = "/api/v1/requests/{id}/links", tag = "requests", request_body = CreateLink,
     params(("id" = String, Path)),
     responses(
         (status = 201, description = "Created", body = LinkView),
@@ -96,7 +96,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, link, &request))))
 }
 
-#[utoipa::path(get, operation_id = "list_links", path = "/requests/{id}/links", tag = "requests",
+#[utoipa::path(get, operation_id = "list_links", path = "/api/v1/requests/{id}/links", tag = "requests",
     params(("id" = String, Path)),
     responses((status = 200, description = "The request's links, oldest first", body = LinkList)))]
 pub async fn list(
@@ -115,7 +115,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(delete, operation_id = "revoke_link", path = "/requests/{id}/links/{link_id}", tag = "requests",
+#[utoipa::path(delete, operation_id = "revoke_link", path = "/api/v1/requests/{id}/links/{link_id}", tag = "requests",
     params(("id" = String, Path), ("link_id" = String, Path)),
     responses(
         (status = 204, description = "Revoked (revoking twice is fine)"),

@@ -57,7 +57,7 @@ pub struct RequestList {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/requests", tag = "requests", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", params(ListParams),
     responses(
         (status = 200, description = "One page of requests", body = RequestList),
         (status = 400, description = "A parameter does not parse", body = crate::error::ErrorEnvelope),

@@ -13,7 +13,7 @@ use docket_domain::access::Scope;
 use docket_domain::ids::RequestId;
 use docket_domain::DomainError;
 
-#[utoipa::path(get, path = "/requests/{id}", tag = "requests",
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
     params(("id" = String, Path, description = "Request id"), ("If-None-Match" = Option<String>, Header)),
     responses(
         (status = 200, description = "The request", body = RequestView, headers(("ETag" = String))),

@@ -29,7 +29,7 @@ pub struct Timeline {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/requests/{id}/timeline", tag = "requests", params(("id" = String, Path), TimelineParams),
+#[utoipa::path(get, path = "/api/v1/requests/{id}/timeline", tag = "requests", params(("id" = String, Path), TimelineParams),
     responses((status = 200, description = "Events, oldest first", body = Timeline)))]
 pub async fn timeline(
     State(state): State<AppState>,

@@ -43,7 +43,7 @@ pub struct Blocked {
     pub allowed: Vec<Party>,
 }
 
-#[utoipa::path(get, path = "/requests/{id}/transitions", tag = "requests", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/requests/{id}/transitions", tag = "requests", params(("id" = String, Path)),
     responses((status = 200, description = "Available and unavailable moves", body = Transitions)))]
 pub async fn transitions(
     State(state): State<AppState>,

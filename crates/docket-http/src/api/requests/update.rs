@@ -40,7 +40,7 @@ pub struct UpdateRequest {
     pub subject: Patch<Subject>,
 }
 
-#[utoipa::path(patch, path = "/requests/{id}", tag = "requests", request_body = UpdateRequest,
+#[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "requests", request_body = UpdateRequest,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Apply only if the request still has this ETag")),
     responses(
         (status = 200, description = "The request after the change", body = RequestView, headers(("ETag" = String))),
@@ -102,7 +102,7 @@ pub async fn update(
     Ok((etag_header(&request), Json(RequestView::new(request))))
 }
 
-#[utoipa::path(delete, path = "/requests/{id}", tag = "requests",
+#[utoipa::path(delete, path = "/api/v1/requests/{id}", tag = "requests",
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses(
         (status = 204, description = "Deleted; the timeline keeps the deletion"),
