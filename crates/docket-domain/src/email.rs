@@ -210,6 +210,17 @@ pub fn may_send(event: &Event, notifies_contact_on: &dyn Fn(&str) -> bool) -> bo
     }
 }
 
+/// Whether the email planner needs to look at `event` at all, decided when the event is
+/// written: [`may_send`] with the statuses the request's `workflow` emails the contact on.
+/// Stores flag such events so the planner reads only them, not every event. Without the
+/// workflow (an event not written from one), every status change counts: the flag may
+/// let through an event that sends nothing, never hold back one that sends.
+pub fn worth_planning(event: &Event, workflow: Option<&Workflow>) -> bool {
+    may_send(event, &|status| {
+        workflow.is_none_or(|w| w.notify_contact_on().iter().any(|k| k.as_str() == status))
+    })
+}
+
 /// The request's contact: `data.contact.email` and a name from `data.contact`.
 pub fn contact(r: &Request) -> Option<(String, String)> {
     let c = r.data.get("contact")?;

@@ -99,6 +99,7 @@ macro_rules! conformance_tests {
             failed_deliveries_retry_then_pause_their_webhook,
             due_notices_are_recorded_once_per_due_time,
             emails_are_queued_once_claimed_and_their_failures_recorded,
+            the_email_planner_reads_only_events_that_may_send,
             email_templates_are_overridden_per_workspace,
             public_links_are_created_found_listed_and_revoked,
             a_one_time_link_is_used_exactly_once_under_concurrent_uses,
@@ -3449,28 +3450,135 @@ pub async fn due_notices_are_recorded_once_per_due_time(store: Arc<dyn Store>) {
     );
 }
 
+/// Events are flagged for the email planner when written: a move into a status the
+/// request's workflow emails the contact on, and a creation with an assignee, come back;
+/// a move no workflow emails about does not, yet the pass covers it (`through`), so the
+/// cursor moves past it unread. A full page covers only up to its last event.
+pub async fn the_email_planner_reads_only_events_that_may_send(store: Arc<dyn Store>) {
+    let s = create_workspace(&*store, "flagged").await;
+    let p = s.owner_principal();
+    let general = store
+        .get_request_type(s.id(), &TypeKey::general())
+        .await
+        .expect("read the type")
+        .expect("the general type");
+    let w = &general.workflow;
+    let emails_on_done = Workflow::new(WorkflowInput {
+        statuses: w.statuses().to_vec(),
+        transitions: w.transitions().to_vec(),
+        remind_before_due_minutes: w.reminders().to_vec(),
+        notify_contact_on: vec![status_key("done")],
+    })
+    .expect("a valid workflow");
+    store
+        .update_request_type(s.id(), &general.key, workflow_change(emails_on_done), now())
+        .await
+        .expect("change the workflow");
+    let start = store
+        .outbox_cursor(&unique_slug("mail"))
+        .await
+        .expect("cursor");
+
+    let quiet = file_request(&*store, &p, titled("Quiet")).await;
+    let to = |status: &str| RequestPatch {
+        status: Some(status_key(status)),
+        ..Default::default()
+    };
+    let event_of = |applied: Applied| match applied {
+        Applied::Changed { event, .. } => event,
+        Applied::Unchanged(_) => panic!("the move was made"),
+    };
+    let started = event_of(
+        patch_request(&*store, &p, quiet.id, to("in_progress"))
+            .await
+            .expect("move"),
+    );
+    let done = event_of(
+        patch_request(&*store, &p, quiet.id, to("done"))
+            .await
+            .expect("move"),
+    );
+    let (assigned, created) = file_request_at(
+        &*store,
+        &p,
+        &TypeKey::general(),
+        NewRequest {
+            assignee_id: Some(s.owner.id),
+            ..titled("Assigned")
+        },
+        now(),
+    )
+    .await;
+    let mine = |events: &[Event]| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|e| e.workspace_id == s.id())
+            .map(|e| e.seq)
+            .collect()
+    };
+
+    let page = store.mail_events_after(start, 100).await.expect("events");
+    assert_eq!(
+        mine(&page.events),
+        [done.seq, created.seq],
+        "the move into done and the assigned creation, not the quiet creation or the move into in_progress ({})",
+        started.seq
+    );
+    assert!(
+        page.through >= created.seq,
+        "the pass covers every event written"
+    );
+    assert_eq!(assigned.id, created.request_id);
+
+    let first = store
+        .mail_events_after(started.seq, 1)
+        .await
+        .expect("events");
+    assert_eq!(first.events.len(), 1);
+    assert_eq!(
+        first.through, first.events[0].seq,
+        "a full page covers up to its last event, no further"
+    );
+    let rest = store
+        .mail_events_after(page.through, 100)
+        .await
+        .expect("events");
+    assert!(mine(&rest.events).is_empty());
+    assert!(rest.through >= page.through);
+}
+
 /// The email outbox: a new consumer starts at the newest event; queuing moves its cursor
 /// only from where it stood (so two nodes cannot queue one event twice); claims lease;
 /// a failure writes `email.failed` on the request's timeline.
 pub async fn emails_are_queued_once_claimed_and_their_failures_recorded(store: Arc<dyn Store>) {
     let s = create_workspace(&*store, "mail").await;
     let p = s.owner_principal();
-    file_request(&*store, &p, titled("History")).await;
+    // Assigned, so their creation may email the assignee and the planner reads it.
+    let assigned = |title: &str| NewRequest {
+        assignee_id: Some(s.owner.id),
+        ..titled(title)
+    };
+    file_request(&*store, &p, assigned("History")).await;
     let name = format!("email-{}", unique_slug("c"));
     let start = store.outbox_cursor(&name).await.expect("cursor");
     assert!(
         store
-            .events_after(start, 10)
+            .mail_events_after(start, 10)
             .await
             .expect("events")
+            .events
             .is_empty(),
         "a new consumer starts after the newest event"
     );
-    let r = file_request(&*store, &p, titled("Contract")).await;
-    let events = store.events_after(start, 10).await.expect("events");
-    let mine: Vec<_> = events.iter().filter(|e| e.request_id == r.id).collect();
+    let r = file_request(&*store, &p, assigned("Contract")).await;
+    let page = store.mail_events_after(start, 10).await.expect("events");
+    let mine: Vec<_> = page
+        .events
+        .iter()
+        .filter(|e| e.request_id == r.id)
+        .collect();
     assert_eq!(mine.len(), 1);
-    let to = events.last().unwrap().seq;
+    let to = page.through;
     let email = |to_addr: &str| NewEmail {
         workspace_id: s.id(),
         request_id: r.id,

@@ -175,6 +175,14 @@ pub struct NewEmail {
     pub body: String,
 }
 
+/// One pass of the email planner over the events: those that may send email, and how far
+/// the pass looked (the planner's cursor moves there, past the events that send nothing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MailEvents {
+    pub events: Vec<Event>,
+    pub through: i64,
+}
+
 /// A queued email leased to the mail worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueuedEmail {
@@ -424,8 +432,11 @@ pub trait Store: Send + Sync + 'static {
     async fn record_due_notices(&self, now: Timestamp, limit: u32) -> Result<Vec<Event>>;
 
     // Email.
-    /// Every workspace's events after `after_seq`, in order, at most `limit`.
-    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<Event>>;
+    /// Every workspace's events after `after_seq` that may send email (flagged when written,
+    /// see `docket_domain::email::worth_planning`), in order, at most `limit`, and the seq
+    /// the planner has covered with them: the newest event when fewer than `limit` came
+    /// back, else the last one returned.
+    async fn mail_events_after(&self, after_seq: i64, limit: u32) -> Result<MailEvents>;
     /// Where the outbox consumer `name` stands; a new consumer starts at the newest event
     /// (it does not replay history).
     async fn outbox_cursor(&self, name: &str) -> Result<i64>;

@@ -72,10 +72,13 @@ pub async fn run(state: AppState, settings: MailSettings, mut stop: watch::Recei
 async fn plan(state: &AppState) -> anyhow::Result<usize> {
     let store = state.store();
     let cursor = store.outbox_cursor(CURSOR).await?;
-    let events = store.events_after(cursor, PLAN_BATCH).await?;
-    let Some(last) = events.last().map(|e| e.seq) else {
+    // Only the events flagged when written as possibly sending email; the cursor moves
+    // past the rest unread.
+    let page = store.mail_events_after(cursor, PLAN_BATCH).await?;
+    if page.through <= cursor {
         return Ok(0);
-    };
+    }
+    let events = page.events;
     let mut members: HashMap<WorkspaceId, HashMap<MemberId, Member>> = HashMap::new();
     let mut templates: HashMap<WorkspaceId, Vec<Template>> = HashMap::new();
     // Per workspace: the statuses some workflow emails the contact on.
@@ -101,7 +104,7 @@ async fn plan(state: &AppState) -> anyhow::Result<usize> {
     }
     let count = events.len();
     if !store
-        .queue_emails(CURSOR, cursor, last, emails, docket_domain::now())
+        .queue_emails(CURSOR, cursor, page.through, emails, docket_domain::now())
         .await?
     {
         tracing::debug!("another node planned these emails");

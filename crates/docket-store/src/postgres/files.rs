@@ -137,7 +137,7 @@ async fn write_change(c: &mut PgConnection, current: &Request, planned: Planned)
         }
         .into());
     }
-    insert_event(c, planned.event).await
+    insert_event(c, planned.event, None).await
 }
 
 pub(super) async fn insert_file(

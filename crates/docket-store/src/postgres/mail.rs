@@ -4,7 +4,7 @@
 //! (`for update skip locked`), so each email is leased by one node.
 
 use super::rows::{event_from_row, get, insert_event, micros, EVENT_COLUMNS};
-use crate::{EmailOutcome, NewEmail, QueuedEmail, Result};
+use crate::{EmailOutcome, MailEvents, NewEmail, QueuedEmail, Result};
 use docket_domain::email::Template;
 use docket_domain::event::{Event, EventKind, FieldChange};
 use docket_domain::ids::{EventId, RequestId, WorkspaceId};
@@ -12,21 +12,34 @@ use docket_domain::Timestamp;
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
-pub(super) async fn events_after(
+pub(super) async fn mail_events_after(
     c: &mut PgConnection,
     after: i64,
     limit: u32,
-) -> Result<Vec<Event>> {
-    sqlx::query(&format!(
-        "select {EVENT_COLUMNS} from events where seq > $1 order by seq limit $2"
+) -> Result<MailEvents> {
+    // The newest event first, then the flagged ones up to it: events become visible in
+    // seq order (see `rows::lock_event_order`), so every one up to `newest` is visible to
+    // the second statement, and one committed in between is newer and waits for the next
+    // pass.
+    let newest: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from events")
+        .fetch_one(&mut *c)
+        .await?;
+    let events = sqlx::query(&format!(
+        "select {EVENT_COLUMNS} from events where mail and seq > $1 and seq <= $2 order by seq limit $3"
     ))
     .bind(after)
+    .bind(newest)
     .bind(i64::from(limit))
     .fetch_all(c)
     .await?
     .iter()
     .map(event_from_row)
-    .collect()
+    .collect::<Result<Vec<_>>>()?;
+    let through = match events.last() {
+        Some(last) if events.len() as u64 >= u64::from(limit) => last.seq,
+        _ => newest.max(after),
+    };
+    Ok(MailEvents { events, through })
 }
 
 pub(super) async fn outbox_cursor(c: &mut PgConnection, name: &str) -> Result<i64> {
@@ -186,7 +199,7 @@ pub(super) async fn record_email(
                 )],
                 comment: Some(format!("Email to {recipient} failed: {error}")),
             };
-            return Ok(Some(insert_event(c, event).await?.seq));
+            return Ok(Some(insert_event(c, event, None).await?.seq));
         }
     }
     Ok(None)

@@ -36,9 +36,9 @@ mod webhooks;
 
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
-    IdempotencyClaim, Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate,
-    PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store, StoreError,
-    StoredResponse, WebhookChange,
+    IdempotencyClaim, Imported, MailEvents, MemberChange, NewEmail, NewLink, PlanChange,
+    PlanCreate, PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store,
+    StoreError, StoredResponse, WebhookChange,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -442,7 +442,7 @@ async fn create_request_in(
     ws: WorkspaceId,
     type_key: &TypeKey,
     plan: PlanCreate,
-) -> Result<Planned> {
+) -> Result<(Planned, Workflow)> {
     let rtype = request_type_in(&mut *tx, ws, type_key.as_str(), " for share")
         .await?
         .ok_or_else(|| {
@@ -462,16 +462,21 @@ async fn create_request_in(
     .await?;
     let planned = plan(&rtype, number)?;
     insert_request(&mut *tx, &planned.request).await?;
-    Ok(planned)
+    Ok((planned, rtype.workflow))
 }
 
 /// Writes a plan's event and then its follow-up events, in that order, under the
 /// event-order lock (see `rows::lock_event_order`). Always the last writes of a
-/// transaction.
-async fn write_events(tx: &mut PgConnection, planned: Planned) -> Result<(Request, Event)> {
-    let event = insert_event(&mut *tx, planned.event).await?;
+/// transaction. `workflow` is the request's, when the plan was made from it (see
+/// `rows::insert_event`).
+async fn write_events(
+    tx: &mut PgConnection,
+    planned: Planned,
+    workflow: Option<&Workflow>,
+) -> Result<(Request, Event)> {
+    let event = insert_event(&mut *tx, planned.event, workflow).await?;
     for e in planned.follow_ups {
-        insert_event(&mut *tx, e).await?;
+        insert_event(&mut *tx, e, workflow).await?;
     }
     Ok((planned.request, event))
 }
@@ -673,7 +678,7 @@ async fn due_notices(tx: &mut PgConnection, now: Timestamp, limit: u32) -> Resul
                     changes: Vec::new(),
                     comment: Some(comment),
                 };
-                events.push(insert_event(&mut *tx, event).await?);
+                events.push(insert_event(&mut *tx, event, None).await?);
             }
         }
     }
@@ -1009,8 +1014,8 @@ impl Store for PgStore {
         plan: PlanCreate,
     ) -> Result<(Request, Event)> {
         let mut tx = self.pool.begin().await?;
-        let planned = create_request_in(&mut tx, ws, type_key, plan).await?;
-        let (request, event) = write_events(&mut tx, planned).await?;
+        let (planned, workflow) = create_request_in(&mut tx, ws, type_key, plan).await?;
+        let (request, event) = write_events(&mut tx, planned, Some(&workflow)).await?;
         tx.commit().await?;
         self.signal(event.seq);
         Ok((request, event))
@@ -1041,7 +1046,7 @@ impl Store for PgStore {
         if taken {
             return Err(taken_error());
         }
-        let planned = create_request_in(&mut tx, ws, type_key, plan).await?;
+        let (planned, workflow) = create_request_in(&mut tx, ws, type_key, plan).await?;
         // The primary key decides between concurrent creates with one key: the second
         // insert waits for the first to commit, then fails, and its create rolls back.
         sqlx::query(
@@ -1060,7 +1065,7 @@ impl Store for PgStore {
                 e.into()
             }
         })?;
-        let (request, event) = write_events(&mut tx, planned).await?;
+        let (request, event) = write_events(&mut tx, planned, Some(&workflow)).await?;
         tx.commit().await?;
         self.signal(event.seq);
         Ok((request, event))
@@ -1094,10 +1099,10 @@ impl Store for PgStore {
         link: NewLink,
     ) -> Result<(Request, Event, PublicLink)> {
         let mut tx = self.pool.begin().await?;
-        let planned = create_request_in(&mut tx, ws, type_key, plan).await?;
+        let (planned, workflow) = create_request_in(&mut tx, ws, type_key, plan).await?;
         let link =
             insert_new_link(&mut tx, &planned.request, &link, planned.request.created_at).await?;
-        let (request, event) = write_events(&mut tx, planned).await?;
+        let (request, event) = write_events(&mut tx, planned, Some(&workflow)).await?;
         tx.commit().await?;
         self.signal(event.seq);
         Ok((request, event, link))
@@ -1150,7 +1155,7 @@ impl Store for PgStore {
             }
             .into());
         }
-        let (request, event) = write_events(&mut tx, planned).await?;
+        let (request, event) = write_events(&mut tx, planned, Some(&rtype.workflow)).await?;
         tx.commit().await?;
         self.signal(event.seq);
         Ok(Applied::Changed { request, event })
@@ -1246,7 +1251,7 @@ impl Store for PgStore {
                 .await?;
                 // Events last: they take the event-order lock (see rows::lock_event_order).
                 for e in events {
-                    insert_event(&mut tx, e).await?;
+                    insert_event(&mut tx, e, None).await?;
                 }
             }
         }
@@ -1414,8 +1419,8 @@ impl Store for PgStore {
         Ok(events)
     }
 
-    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<Event>> {
-        mail::events_after(&mut *self.pool.acquire().await?, after_seq, limit).await
+    async fn mail_events_after(&self, after_seq: i64, limit: u32) -> Result<MailEvents> {
+        mail::mail_events_after(&mut *self.pool.acquire().await?, after_seq, limit).await
     }
 
     async fn outbox_cursor(&self, name: &str) -> Result<i64> {
@@ -1752,7 +1757,7 @@ impl Store for PgStore {
         for f in &files {
             files::insert_file_row(&mut tx, f).await?;
         }
-        let (request, event) = write_events(&mut tx, planned).await?;
+        let (request, event) = write_events(&mut tx, planned, Some(&rtype.workflow)).await?;
         tx.commit().await?;
         self.signal(event.seq);
         Ok((used, request, event))

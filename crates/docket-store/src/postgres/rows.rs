@@ -276,14 +276,21 @@ pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
 /// is time every other event writer in the deployment waits: the `ordered` CTE takes the
 /// lock before the insert draws its row from it (so `seq` is drawn under the lock), and
 /// the outer select notifies once per inserted row.
-pub(crate) async fn insert_event(c: &mut PgConnection, mut e: Event) -> Result<Event> {
+/// Inserts `e`, flagged for the email planner when it may send (see
+/// `email::worth_planning`; `workflow` is the request's, when the event comes from one).
+pub(crate) async fn insert_event(
+    c: &mut PgConnection,
+    mut e: Event,
+    workflow: Option<&Workflow>,
+) -> Result<Event> {
+    let mail = docket_domain::email::worth_planning(&e, workflow);
     let seq: i64 = sqlx::query_scalar(concat!(
         "with ordered as (select ",
         event_order_lock!(),
         r"),
           inserted as (
-            insert into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
-            select $1, $2, $3, $4, $5, $6, $7, $8::json, $9 from ordered
+            insert into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment, mail)
+            select $1, $2, $3, $4, $5, $6, $7, $8::json, $9, $11 from ordered
             returning seq)
           select seq, pg_notify($10, current_schema() || ' ' || seq::text)::text from inserted"
     ))
@@ -297,6 +304,7 @@ pub(crate) async fn insert_event(c: &mut PgConnection, mut e: Event) -> Result<E
     .bind(to_json(&e.changes)?)
     .bind(&e.comment)
     .bind(super::EVENTS_CHANNEL)
+    .bind(mail)
     .fetch_one(&mut *c)
     .await?;
     e.seq = seq;

@@ -112,7 +112,7 @@ fn write_change(c: &Connection, current: &Request, planned: Planned) -> Result<E
         }
         .into());
     }
-    insert_event(c, planned.event)
+    insert_event(c, planned.event, None)
 }
 
 fn request_of(c: &Connection, ws: WorkspaceId, id: RequestId) -> Result<Request> {

@@ -1,7 +1,7 @@
 //! The email outbox in SQLite: the planner's cursor, queued emails and template overrides.
 
 use super::rows::{event_from_row, insert_event, micros, EVENT_COLUMNS};
-use crate::{EmailOutcome, NewEmail, QueuedEmail, Result};
+use crate::{EmailOutcome, MailEvents, NewEmail, QueuedEmail, Result};
 use docket_domain::email::Template;
 use docket_domain::event::{Event, EventKind, FieldChange};
 use docket_domain::ids::{EventId, WorkspaceId};
@@ -9,12 +9,22 @@ use docket_domain::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-pub(super) fn events_after(c: &Connection, after: i64, limit: u32) -> Result<Vec<Event>> {
+pub(super) fn mail_events_after(c: &Connection, after: i64, limit: u32) -> Result<MailEvents> {
+    // The newest event first, then the flagged ones up to it: an event committed between
+    // the two statements is newer than `newest` and waits for the next pass.
+    let newest: i64 = c
+        .prepare_cached("select coalesce(max(seq), 0) from events")?
+        .query_row([], |r| r.get(0))?;
     let mut stmt = c.prepare_cached(&format!(
-        "select {EVENT_COLUMNS} from events where seq > ?1 order by seq limit ?2"
+        "select {EVENT_COLUMNS} from events where mail = 1 and seq > ?1 and seq <= ?2 order by seq limit ?3"
     ))?;
-    let rows = stmt.query_map(params![after, limit], event_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map(params![after, newest, limit], event_from_row)?;
+    let events: Vec<Event> = rows.collect::<rusqlite::Result<_>>()?;
+    let through = match events.last() {
+        Some(last) if events.len() as u64 >= u64::from(limit) => last.seq,
+        _ => newest.max(after),
+    };
+    Ok(MailEvents { events, through })
 }
 
 pub(super) fn outbox_cursor(c: &Connection, name: &str) -> Result<i64> {
@@ -149,7 +159,7 @@ pub(super) fn record_email(
                 )],
                 comment: Some(format!("Email to {recipient} failed: {error}")),
             };
-            return Ok(Some(insert_event(c, event)?.seq));
+            return Ok(Some(insert_event(c, event, None)?.seq));
         }
     }
     Ok(None)

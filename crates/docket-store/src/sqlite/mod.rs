@@ -18,9 +18,9 @@ mod writer;
 
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
-    IdempotencyClaim, Imported, MemberChange, NewEmail, NewLink, PlanChange, PlanCreate,
-    PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store, StoreError,
-    StoredResponse, WebhookChange,
+    IdempotencyClaim, Imported, MailEvents, MemberChange, NewEmail, NewLink, PlanChange,
+    PlanCreate, PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store,
+    StoreError, StoredResponse, WebhookChange,
 };
 use async_trait::async_trait;
 use docket_domain::email::Template;
@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_files.sql"),
     include_str!("migrations/0009_desk.sql"),
     include_str!("migrations/0010_fts_update_columns.sql"),
+    include_str!("migrations/0011_mail_flag.sql"),
 ];
 
 /// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
@@ -281,7 +282,7 @@ fn due_notices(
                     changes: Vec::new(),
                     comment: Some(comment),
                 };
-                events.push(insert_event(c, event)?);
+                events.push(insert_event(c, event, None)?);
             }
         }
     }
@@ -438,9 +439,9 @@ fn create_request_in(
     insert_request(c, &planned.request).map_err(request_write_error)?;
     c.prepare_cached("update workspaces set next_request_number = ?2 where id = ?1")?
         .execute(params![ws.to_string(), number + 1])?;
-    let event = insert_event(c, planned.event)?;
+    let event = insert_event(c, planned.event, Some(&rtype.workflow))?;
     for e in planned.follow_ups {
-        insert_event(c, e)?;
+        insert_event(c, e, Some(&rtype.workflow))?;
     }
     Ok((planned.request, event))
 }
@@ -967,9 +968,9 @@ impl Store for SqliteStore {
                 for f in &files {
                     files::insert_file_row(c, f)?;
                 }
-                let event = insert_event(c, planned.event)?;
+                let event = insert_event(c, planned.event, Some(&rtype.workflow))?;
                 for e in planned.follow_ups {
-                    insert_event(c, e)?;
+                    insert_event(c, e, Some(&rtype.workflow))?;
                 }
                 Ok((used, planned.request, event))
             })
@@ -1157,9 +1158,9 @@ impl Store for SqliteStore {
                     }
                     .into());
                 }
-                let event = insert_event(c, planned.event)?;
+                let event = insert_event(c, planned.event, Some(&rtype.workflow))?;
                 for e in planned.follow_ups {
-                    insert_event(c, e)?;
+                    insert_event(c, e, Some(&rtype.workflow))?;
                 }
                 Ok(Applied::Changed {
                     request: planned.request,
@@ -1241,8 +1242,8 @@ impl Store for SqliteStore {
         Ok(events)
     }
 
-    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<Event>> {
-        self.read(|c| mail::events_after(c, after_seq, limit))
+    async fn mail_events_after(&self, after_seq: i64, limit: u32) -> Result<MailEvents> {
+        self.read(|c| mail::mail_events_after(c, after_seq, limit))
     }
 
     async fn outbox_cursor(&self, name: &str) -> Result<i64> {
@@ -1445,7 +1446,7 @@ impl Store for SqliteStore {
                 Imported::Request { request, events } => {
                     insert_request(c, &request).map_err(request_write_error)?;
                     for e in events {
-                        insert_event(c, e)?;
+                        insert_event(c, e, None)?;
                     }
                     c.prepare_cached(
                         "update workspaces set next_request_number = max(next_request_number, ?1 + 1) where id = ?2",

@@ -291,14 +291,21 @@ pub(crate) fn update_request(
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment";
 
-pub(crate) fn insert_event(c: &Connection, mut e: Event) -> Result<Event> {
+/// Inserts `e`, flagged for the email planner when it may send (see
+/// `email::worth_planning`; `workflow` is the request's, when the event comes from one).
+pub(crate) fn insert_event(
+    c: &Connection,
+    mut e: Event,
+    workflow: Option<&Workflow>,
+) -> Result<Event> {
     // `or fail` and no `returning`: the default `or abort` and `returning` each make SQLite
     // keep a statement journal (a copy of every page the statement touches), and
     // `returning` an ephemeral table, for every event. One row is inserted and its
     // constraints are checked before it is written, so a failure leaves nothing behind.
+    let mail = docket_domain::email::worth_planning(&e, workflow);
     c.prepare_cached(
-        "insert or fail into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "insert or fail into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment, mail)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         e.id.to_string(),
@@ -310,6 +317,7 @@ pub(crate) fn insert_event(c: &Connection, mut e: Event) -> Result<Event> {
         micros(e.at),
         to_json(&e.changes)?,
         e.comment,
+        mail,
     ])?;
     e.seq = c.last_insert_rowid();
     Ok(e)
