@@ -1533,3 +1533,57 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at the schema before the email flag, holding events 1-3 (with foreign
+    /// keys off, so no parent rows are needed), with the email cursor at `cursor` if any;
+    /// then the flag's migration. Returns the flagged seqs.
+    fn flagged_after_upgrade(cursor: Option<i64>) -> Vec<i64> {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("pragma foreign_keys = off")
+            .expect("foreign keys off");
+        let before_flag = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("add column mail"))
+            .expect("the flag's migration");
+        for sql in &MIGRATIONS[..before_flag] {
+            conn.execute_batch(sql).expect("an earlier migration");
+        }
+        conn.execute_batch(&format!("pragma user_version = {before_flag}"))
+            .expect("version");
+        for seq in 1..=3 {
+            conn.execute(
+                "insert into events (seq, id, workspace_id, request_id, kind, at, changes)
+                 values (?1, ?2, 'w', 'r', 'request.updated', 0, '[]')",
+                params![seq, format!("e{seq}")],
+            )
+            .expect("an event");
+        }
+        if let Some(seq) = cursor {
+            conn.execute(
+                "insert into outbox_cursors (name, seq) values ('email', ?1)",
+                [seq],
+            )
+            .expect("the cursor");
+        }
+        migrate(&conn).expect("upgrade");
+        let mut stmt = conn
+            .prepare("select seq from events where mail = 1 order by seq")
+            .expect("query");
+        let seqs = stmt.query_map([], |r| r.get(0)).expect("rows");
+        seqs.collect::<rusqlite::Result<_>>().expect("seqs")
+    }
+
+    #[test]
+    fn upgrading_flags_the_events_the_email_planner_has_not_reached() {
+        assert_eq!(flagged_after_upgrade(Some(1)), [2, 3]);
+        assert_eq!(
+            flagged_after_upgrade(None),
+            Vec::<i64>::new(),
+            "a planner without a cursor starts after the newest event"
+        );
+    }
+}
