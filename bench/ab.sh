@@ -4,7 +4,7 @@
 # CPU 1, and each server's CPU time per request is printed with the ratio B/A. Whatever
 # slows the machine slows both alike, so the ratio shows changes of a few percent that
 # req/s from separate runs (±15% between identical runs here) hides. An A/A run (the
-# same binary twice) gives 0.98–1.00.
+# same binary twice) gives 0.98–1.01.
 #
 #   A=/tmp/docket-before B=target/release/docket bench/ab.sh
 #   SCRIPT="get status" ROUNDS=3 DURATION=10 SEED=5000 A=... B=... bench/ab.sh

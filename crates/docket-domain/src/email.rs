@@ -191,10 +191,10 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
     out
 }
 
-/// Whether `event` could send any message, judged from the event alone and whether some
-/// workflow of the workspace emails the contact on entering a status. Lets the planner
-/// skip loading the request for the bulk of events (most status changes), which
-/// [`messages_for`] would turn into nothing.
+/// Whether `event` could send any message, judged from the event alone and whether the
+/// workflow emails the contact on entering a status (`notifies_contact_on`). Decided when an
+/// event is written ([`worth_planning`]), so the planner never reads the bulk of events
+/// (most status changes), which [`messages_for`] would turn into nothing.
 pub fn may_send(event: &Event, notifies_contact_on: &dyn Fn(&str) -> bool) -> bool {
     let changed = |field: &str| event.changes.iter().find(|c| c.field == field);
     match event.kind {

@@ -128,7 +128,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     // Around the whole router, not `Router::layer`: that wraps every route in each layer
     // separately, and a request then clones the nested chain of boxed services once per
-    // layer. Wrapping once cut the server's CPU per `GET` and per status change by 7-10%.
+    // layer. Wrapping once, with the API routes no longer nested (`api::router`), cut the
+    // server's CPU per `GET` and per status change by 7-10%.
     let around = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn(request_id::layer))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

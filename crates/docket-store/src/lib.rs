@@ -183,6 +183,19 @@ pub struct MailEvents {
     pub through: i64,
 }
 
+impl MailEvents {
+    /// A pass that asked for at most `limit` flagged events after `after` and found
+    /// `events` among those up to `newest`: a full page covers up to its last event (more
+    /// may follow), a shorter one up to `newest`.
+    pub fn new(events: Vec<Event>, after: i64, newest: i64, limit: u32) -> Self {
+        let through = match events.last() {
+            Some(last) if events.len() as u64 >= u64::from(limit) => last.seq,
+            _ => newest.max(after),
+        };
+        Self { events, through }
+    }
+}
+
 /// A queued email leased to the mail worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueuedEmail {

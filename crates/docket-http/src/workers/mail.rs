@@ -1,6 +1,7 @@
 //! The mail worker: plans emails from events, then sends what is due.
 //!
-//! Planning reads the events after the `email` outbox cursor, asks
+//! Planning reads the events after the `email` outbox cursor that were flagged, when
+//! written, as possibly sending email (`docket_domain::email::worth_planning`), asks
 //! `docket_domain::email::messages_for` which messages each one sends, renders them with
 //! the workspace's templates, and queues them while moving the cursor, in one
 //! transaction that succeeds only if the cursor had not moved (another node planned the
@@ -81,25 +82,10 @@ async fn plan(state: &AppState) -> anyhow::Result<usize> {
     let events = page.events;
     let mut members: HashMap<WorkspaceId, HashMap<MemberId, Member>> = HashMap::new();
     let mut templates: HashMap<WorkspaceId, Vec<Template>> = HashMap::new();
-    // Per workspace: the statuses some workflow emails the contact on.
-    let mut notify_on: HashMap<WorkspaceId, Vec<String>> = HashMap::new();
     let mut emails = Vec::new();
+    // Each event was judged when written (`email::worth_planning`); `render` decides with
+    // the request's current workflow (`email::messages_for`).
     for event in &events {
-        if let std::collections::hash_map::Entry::Vacant(slot) = notify_on.entry(event.workspace_id)
-        {
-            let types = store.list_request_types(event.workspace_id).await?;
-            slot.insert(
-                types
-                    .iter()
-                    .flat_map(|t| t.workflow.notify_contact_on())
-                    .map(|k| k.as_str().to_owned())
-                    .collect(),
-            );
-        }
-        let statuses = &notify_on[&event.workspace_id];
-        if !email::may_send(event, &|s| statuses.iter().any(|x| x == s)) {
-            continue;
-        }
         emails.extend(render(state, event, &mut members, &mut templates).await?);
     }
     let count = events.len();

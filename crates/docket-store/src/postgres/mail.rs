@@ -35,11 +35,7 @@ pub(super) async fn mail_events_after(
     .iter()
     .map(event_from_row)
     .collect::<Result<Vec<_>>>()?;
-    let through = match events.last() {
-        Some(last) if events.len() as u64 >= u64::from(limit) => last.seq,
-        _ => newest.max(after),
-    };
-    Ok(MailEvents { events, through })
+    Ok(MailEvents::new(events, after, newest, limit))
 }
 
 pub(super) async fn outbox_cursor(c: &mut PgConnection, name: &str) -> Result<i64> {

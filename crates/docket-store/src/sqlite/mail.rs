@@ -19,12 +19,8 @@ pub(super) fn mail_events_after(c: &Connection, after: i64, limit: u32) -> Resul
         "select {EVENT_COLUMNS} from events where mail = 1 and seq > ?1 and seq <= ?2 order by seq limit ?3"
     ))?;
     let rows = stmt.query_map(params![after, newest, limit], event_from_row)?;
-    let events: Vec<Event> = rows.collect::<rusqlite::Result<_>>()?;
-    let through = match events.last() {
-        Some(last) if events.len() as u64 >= u64::from(limit) => last.seq,
-        _ => newest.max(after),
-    };
-    Ok(MailEvents { events, through })
+    let events = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(MailEvents::new(events, after, newest, limit))
 }
 
 pub(super) fn outbox_cursor(c: &Connection, name: &str) -> Result<i64> {

@@ -314,6 +314,11 @@ mod tests {
         conn
     }
 
+    fn count(c: &Connection) -> i64 {
+        c.query_row("select count(*) from t", [], |r| r.get(0))
+            .expect("count")
+    }
+
     #[test]
     fn commits_are_read_by_other_connections_and_reach_the_wal_file() {
         let dir = tempfile::tempdir().expect("dir");
@@ -332,13 +337,11 @@ mod tests {
                 .expect("insert");
             }
             tx.commit().expect("commit");
-            let seen: i64 = reader
-                .query_row("select count(*) from t", [], |r| r.get(0))
-                .expect("count");
-            let written: i64 = w
-                .query_row("select count(*) from t", [], |r| r.get(0))
-                .expect("count");
-            assert_eq!(seen, written, "a committed write is visible to readers");
+            assert_eq!(
+                count(&reader),
+                count(&w),
+                "a committed write is visible to readers"
+            );
         }
         let expected: i64 = w
             .query_row("select sum(length(v)) from t", [], |r| r.get(0))
@@ -380,21 +383,12 @@ mod tests {
             tx.execute("update t set v = randomblob(1400) where k = ?1", [i])
                 .expect("update");
         }
-        let inside: i64 = tx
-            .query_row("select count(*) from t", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(inside, 2999);
+        assert_eq!(count(&tx), 2999);
         tx.rollback().expect("rollback");
-        let after: i64 = w
-            .query_row("select count(*) from t", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(after, 1, "nothing of the rolled-back transaction stays");
+        assert_eq!(count(&w), 1, "nothing of the rolled-back transaction stays");
         w.execute("insert into t values (2, 'next')", [])
             .expect("a later write works");
         let reader = Connection::open(&path).expect("reader");
-        let seen: i64 = reader
-            .query_row("select count(*) from t", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(seen, 2);
+        assert_eq!(count(&reader), 2);
     }
 }
