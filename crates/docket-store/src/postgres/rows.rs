@@ -276,7 +276,8 @@ pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
 /// is time every other event writer in the deployment waits: the `ordered` CTE takes the
 /// lock before the insert draws its row from it (so `seq` is drawn under the lock), and
 /// the outer select notifies once per inserted row.
-/// Inserts `e`, flagged for the email planner when it may send (see
+///
+/// The event is flagged for the email planner when it may send (see
 /// `email::worth_planning`; `workflow` is the request's, when the event comes from one).
 pub(crate) async fn insert_event(
     c: &mut PgConnection,
