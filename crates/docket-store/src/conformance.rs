@@ -86,6 +86,7 @@ macro_rules! conformance_tests {
             deleted_requests_leave_lists_but_keep_their_timeline,
             pagination_visits_every_request_once_in_order,
             pagination_is_stable_under_concurrent_inserts,
+            many_concurrent_lists_each_get_their_own_answer,
             workflow_change_cannot_drop_a_status_in_use,
             moves_follow_the_current_workflow,
             request_type_keys_are_unique_per_workspace,
@@ -2035,6 +2036,48 @@ pub async fn pagination_is_stable_under_concurrent_inserts(store: Arc<dyn Store>
         "the pages together are in created desc order: {:?}",
         titles_of(&seen)
     );
+}
+
+/// Many lists at once (more than a backend runs side by side) each get their whole,
+/// right answer: none fails, none waits forever, none sees another's filter.
+pub async fn many_concurrent_lists_each_get_their_own_answer(store: Arc<dyn Store>) {
+    let f = list_fixture(&*store).await;
+    let ws = f.s.id();
+    let open_only = RequestQuery {
+        statuses: vec![status_key("open")],
+        ..everything()
+    };
+    let lists = (0..64).map(|i| {
+        let store = store.clone();
+        let query = if i % 2 == 0 {
+            everything()
+        } else {
+            open_only.clone()
+        };
+        tokio::spawn(async move { (i, listed_titles(&*store, ws, &query).await) })
+    });
+    let lists: Vec<_> = lists.collect();
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut answers = Vec::new();
+        for list in lists {
+            answers.push(list.await);
+        }
+        answers
+    })
+    .await
+    .expect("64 concurrent lists finish");
+    let sorted = |titles: &[&str]| {
+        let mut t: Vec<String> = titles.iter().map(|s| (*s).to_owned()).collect();
+        t.sort();
+        t
+    };
+    let all = sorted(&[FIRE, LEASE, COFFEE, DESK, BACKUP]);
+    let open = sorted(&[FIRE, DESK, BACKUP]);
+    for answer in answers {
+        let (i, titles) = answer.expect("a list task");
+        let expected = if i % 2 == 0 { &all } else { &open };
+        assert_eq!(&titles, expected, "list {i} of 64 running at once");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1182,11 +1182,10 @@ impl Store for SqliteStore {
     }
 
     async fn list_requests(&self, ws: WorkspaceId, query: &RequestQuery) -> Result<Page<Request>> {
-        let readers = self.readers.clone();
         let query = query.clone();
-        tokio::task::spawn_blocking(move || readers.with(|c| list_requests(c, ws, &query)))
+        self.readers
+            .with_blocking(move |c| list_requests(c, ws, &query))
             .await
-            .map_err(|e| internal(format!("list task failed: {e}")))?
     }
 
     async fn timeline(
