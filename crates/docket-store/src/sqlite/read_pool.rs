@@ -14,9 +14,9 @@ pub(crate) struct ReadPool {
     /// Permits for reads run off the async workers ([`ReadPool::with_blocking`]): one per
     /// CPU and one more. Without a bound, 64 concurrent lists ran on 64 blocking threads:
     /// the async worker that parses requests and writes responses got a 65th of the CPU,
-    /// and every thread's caches went cold. On one CPU, two permits served 6 900 lists/s
-    /// with a p99 of 15 ms; 64 served 4 300/s with a p99 of 205 ms, and 4 or 8 permits
-    /// 5 400–5 500/s.
+    /// and every thread's caches went cold. On one CPU, two permits served 6 550–6 870
+    /// lists/s with a p99 of 15–16 ms; 64 served 4 270–4 460/s with a p99 of 102–307 ms,
+    /// and 4 or 8 permits 5 430–5 550/s.
     blocking: tokio::sync::Semaphore,
 }
 

@@ -34,8 +34,9 @@ pub(crate) fn bad(col: usize, e: impl std::fmt::Display) -> rusqlite::Error {
     )
 }
 
-/// Parses a text column in place, from SQLite's own buffer: a list reads a dozen such
-/// columns per row, and copying each into a `String` first was a sixth of a list's CPU.
+/// Parses a text column in place, from SQLite's own buffer: a request row has ten such
+/// columns (ids, keys, JSON), and allocating a `String` for each first was about 5% of a
+/// list's CPU samples.
 pub(crate) fn parsed<T, E: std::fmt::Display>(
     row: &Row<'_>,
     col: usize,
