@@ -22,7 +22,18 @@ bench_wait_ready() {
 # ids, oldest first, to $DOCKET_BENCH_IDS for the get and status-change scripts.
 bench_seed() {
   echo "seeding $2 requests..."
-  STOP_AFTER=$2 taskset -c "$3" wrk -t1 -c"${CONNS:-64}" -d120s -s bench/lua/create.lua "$1" >/dev/null
+  # wrk's `thread:stop()` ends its thread but not the run, so wrk is stopped from here
+  # once the newest request's number shows that $2 were stored.
+  STOP_AFTER=$2 taskset -c "$3" wrk -t1 -c"${CONNS:-64}" -d120s -s bench/lua/create.lua "$1" >/dev/null &
+  local wrk_pid=$!
+  while kill -0 "$wrk_pid" 2>/dev/null; do
+    sleep 0.5
+    local newest
+    newest=$(curl -sf "$1/api/v1/requests?limit=1&sort=number" -H "Authorization: Bearer $DOCKET_BENCH_TOKEN" |
+      python3 -c 'import json,sys; items = json.load(sys.stdin)["items"]; print(items[0]["number"] if items else 0)' || echo 0)
+    if [ "$newest" -ge "$2" ]; then kill -INT "$wrk_pid" 2>/dev/null || true; fi
+  done
+  wait "$wrk_pid" 2>/dev/null || true
   python3 - "$1" "$DOCKET_BENCH_TOKEN" "$DOCKET_BENCH_IDS" <<'PY'
 import json, sys, urllib.request
 base, token, out = sys.argv[1:]
