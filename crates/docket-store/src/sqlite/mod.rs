@@ -6,6 +6,9 @@
 //! than handing it to another thread. Lists, which can scan, run on the blocking pool.
 
 mod desk;
+// The WAL hook is a C callback; see the module doc.
+#[allow(unsafe_code)]
+mod checkpoint;
 mod files;
 mod mail;
 mod read_pool;
@@ -23,6 +26,7 @@ use crate::{
     StoreError, StoredResponse, WebhookChange,
 };
 use async_trait::async_trait;
+use checkpoint::Checkpoints;
 use docket_domain::email::Template;
 use docket_domain::event::{Actor, Event, EventKind};
 use docket_domain::file::{FileId, FilePolicy, FileRecord};
@@ -99,6 +103,7 @@ impl TypeCache {
         let mut inner = self.0.lock();
         match edge {
             BatchEdge::RolledBack => inner.types.clear(),
+            BatchEdge::Answered => {}
             BatchEdge::Begun => {
                 let version = conn
                     .prepare_cached("pragma data_version")
@@ -154,14 +159,19 @@ impl SqliteStore {
              pragma busy_timeout = 5000;
              pragma temp_store = memory;
              pragma cache_size = -2048;
-             pragma mmap_size = 268435456;
-             pragma wal_autocheckpoint = 8000;",
+             pragma mmap_size = 268435456;",
         )?;
         migrate(&conn)?;
+        // Checkpoints run on their own thread and connection; see `checkpoint`.
+        let checkpoints = Checkpoints::start(&conn, path, checkpoint::Policy::default())?;
         let types = TypeCache::default();
         let hook = types.clone();
+        let on_batch = move |c: &Connection, edge| match edge {
+            BatchEdge::Answered => checkpoints.after_batch(c),
+            edge => hook.on_batch(c, edge),
+        };
         Ok(Self {
-            writer: Writer::start(conn, Box::new(move |c, edge| hook.on_batch(c, edge)))?,
+            writer: Writer::start(conn, Box::new(on_batch))?,
             readers: Arc::new(ReadPool::new(path.to_path_buf())),
             types,
             tokens: Default::default(),

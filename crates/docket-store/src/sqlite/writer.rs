@@ -28,14 +28,16 @@ use tokio::sync::{mpsc, oneshot};
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// Told when a batch's transaction begins and when one is rolled back, so caches the
-/// writer keeps can be checked once per batch and dropped when what they saw is undone.
-pub(crate) type BatchHook = Box<dyn Fn(&Connection, BatchEdge) + Send>;
+/// Told when a batch's transaction begins, when one is rolled back and when a batch's
+/// callers have been answered: caches the writer keeps are checked once per batch and
+/// dropped when what they saw is undone, and checkpoints run between batches.
+pub(crate) type BatchHook = Box<dyn FnMut(&Connection, BatchEdge) + Send>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BatchEdge {
     Begun,
     RolledBack,
+    Answered,
 }
 
 /// Enough to amortise one fsync over many writes, small enough to answer promptly.
@@ -89,7 +91,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hook: BatchHook) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, mut hook: BatchHook) {
     // Jobs carried over from a batch that was rolled back before they ran.
     let mut carried: VecDeque<Job> = VecDeque::new();
     loop {
@@ -142,6 +144,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hook: BatchHook) {
         for reply in replies {
             reply(commit.clone());
         }
+        hook(&conn, BatchEdge::Answered);
     }
     tracing::debug!("sqlite writer stopped");
 }
