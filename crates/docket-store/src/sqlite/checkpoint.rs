@@ -82,6 +82,7 @@ impl Checkpoints {
         std::thread::Builder::new()
             .name("docket-sqlite-checkpoint".into())
             .spawn(move || {
+                lower_priority();
                 // Ends when the writer's side is dropped.
                 while woken.recv().is_ok() {
                     match passive_checkpoint(&conn) {
@@ -130,6 +131,22 @@ impl Checkpoints {
             Ok(result) => *self.shared.finished.lock() = Some(result),
             Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed"),
         }
+    }
+}
+
+/// Gives the calling thread the lowest CPU priority (`nice` 19). A pass is never urgent:
+/// the WAL only grows meanwhile, up to the hard limit. At the lowest priority it runs
+/// mostly while the CPU would otherwise idle, waiting for a commit's sync: on one CPU,
+/// status changes kept it busy 96% of the time instead of 91%, and served 32 150-32 200/s
+/// instead of 31 070-31 360/s (interleaved runs).
+fn lower_priority() {
+    // SAFETY: plain system calls on the calling thread, with no pointers.
+    let failed = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) != 0
+    };
+    if failed {
+        tracing::debug!("could not lower the checkpoint thread's priority");
     }
 }
 
