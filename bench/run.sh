@@ -81,7 +81,7 @@ print(f"\nDocket benchmark: {duration} s per run, {conns} connections, wrk -t1 o
 print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'CPU us':>7} {'disk KB':>8} {'non-2xx':>8}")
 for label, name in rows:
     rps, p50, p99, bad, errs, cpu_us, disk_kb = parse(name)
-    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.2f} {cpu_us:7.1f} {disk_kb:8.2f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
+    print(f"{label:30} {rps:10.0f} {p50:8.2f} {p99:8.2f} {rps / bare:7.3f} {cpu_us:7.1f} {disk_kb:8.2f} {bad:8d}" + (f"  socket errors: {errs}" if errs else ""))
 print("CPU us: the server's CPU time (user + system) per request served, over the run; steadier")
 print("between runs than req/s when the machine's speed varies, and what a CPU-bound change moves.")
 print("disk KB: what the server read from the disk (not the page cache) per request served.")
