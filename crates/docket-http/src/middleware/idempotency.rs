@@ -24,6 +24,11 @@ const REPLAYED_HEADERS: [header::HeaderName; 3] =
     [header::LOCATION, header::ETAG, header::LAST_MODIFIED];
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    guard(state, req, next).await
+}
+
+/// [`layer`] as a plain function, for a layer that does more.
+pub async fn guard(state: AppState, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }

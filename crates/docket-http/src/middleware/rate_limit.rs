@@ -86,29 +86,44 @@ pub fn client_key(headers: &HeaderMap, peer: Option<SocketAddr>) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The rate-limit layer: see [`RateLimit::check`].
 pub async fn layer(State(limit): State<RateLimit>, req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let key = client_key(req.headers(), peer);
-    match limit.limiter.check_key(&key) {
-        Ok(snapshot) => {
-            let mut response = next.run(req).await;
-            let remaining = snapshot.remaining_burst_capacity();
-            // Seconds until the bucket is full again.
-            let reset = (limit.burst - remaining.min(limit.burst)).div_ceil(limit.per_second);
-            headers(response.headers_mut(), limit.burst, remaining, reset);
-            response
-        }
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut response = (limit.reject)(secs);
-            let h = response.headers_mut();
-            headers(h, limit.burst, 0, secs as u32);
-            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            response
+    limit.check(req, |req| next.run(req)).await
+}
+
+impl RateLimit {
+    /// Runs `inner` on `req` if its caller is within the limit and adds the rate-limit
+    /// headers to the answer; otherwise answers 429 without running it. [`layer`] as a
+    /// plain function, for a layer that does more than limit.
+    pub async fn check<F, Fut>(&self, req: Request, inner: F) -> Response
+    where
+        F: FnOnce(Request) -> Fut,
+        Fut: std::future::Future<Output = Response>,
+    {
+        let limit = self;
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let key = client_key(req.headers(), peer);
+        match limit.limiter.check_key(&key) {
+            Ok(snapshot) => {
+                let mut response = inner(req).await;
+                let remaining = snapshot.remaining_burst_capacity();
+                // Seconds until the bucket is full again.
+                let reset = (limit.burst - remaining.min(limit.burst)).div_ceil(limit.per_second);
+                headers(response.headers_mut(), limit.burst, remaining, reset);
+                response
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let mut response = (limit.reject)(secs);
+                let h = response.headers_mut();
+                headers(h, limit.burst, 0, secs as u32);
+                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                response
+            }
         }
     }
 }
