@@ -163,15 +163,23 @@ impl SqliteStore {
         )?;
         migrate(&conn)?;
         // Checkpoints run on their own thread and connection; see `checkpoint`.
-        let checkpoints = Checkpoints::start(&conn, path, checkpoint::Policy::default())?;
+        let writer_slot = checkpoint::WriterSlot::default();
+        let checkpoints = Checkpoints::start(
+            &conn,
+            path,
+            checkpoint::Policy::default(),
+            writer_slot.clone(),
+        )?;
         let types = TypeCache::default();
         let hook = types.clone();
         let on_batch = move |c: &Connection, edge| match edge {
             BatchEdge::Answered => checkpoints.after_batch(c),
             edge => hook.on_batch(c, edge),
         };
+        let writer = Writer::start(conn, Box::new(on_batch))?;
+        let _ = writer_slot.set(writer.downgrade());
         Ok(Self {
-            writer: Writer::start(conn, Box::new(on_batch))?,
+            writer,
             readers: Arc::new(ReadPool::new(path.to_path_buf())),
             types,
             tokens: Default::default(),
