@@ -51,6 +51,61 @@ pub fn now() -> Timestamp {
     from_micros(now.timestamp_micros())
 }
 
+/// Timestamps in JSON exactly as chrono writes them (RFC 3339 in UTC with `Z`, and as
+/// many fraction digits as the value needs), for `#[serde(serialize_with)]` on hot types.
+/// chrono's own `Serialize` streams the text through `collect_str` a few characters at a
+/// time, each piece escaped on its own; one string first is cheaper. The request JSON's
+/// timestamps were about 1% of a status change's CPU (A/B after: status 0.988, 0.996, 0.995;
+/// get 0.979, 0.993, 0.988).
+pub mod json_time {
+    use super::Timestamp;
+    use chrono::SecondsFormat;
+    use serde::{Serialize, Serializer};
+
+    struct Text<'a>(&'a Timestamp);
+
+    impl Serialize for Text<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        }
+    }
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        Text(t).serialize(s)
+    }
+
+    pub fn serialize_opt<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        t.as_ref().map(Text).serialize(s)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[derive(Serialize)]
+        struct Ours(#[serde(serialize_with = "serialize")] Timestamp);
+
+        #[test]
+        fn writes_what_chrono_writes() {
+            // Whole seconds, milliseconds, microseconds; the epoch and a far year.
+            for micros in [
+                1_764_000_000_000_000i64,
+                1_764_000_000_123_000,
+                1_764_000_000_123_456,
+                1_764_000_000_000_001,
+                0,
+                253_402_300_799_999_999,
+            ] {
+                let t = crate::from_micros(micros);
+                assert_eq!(
+                    serde_json::to_string(&Ours(t)).unwrap(),
+                    serde_json::to_string(&t).unwrap()
+                );
+            }
+        }
+    }
+}
+
 /// Converts stored microseconds back into a timestamp.
 pub fn from_micros(micros: i64) -> Timestamp {
     chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()

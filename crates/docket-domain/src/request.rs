@@ -129,6 +129,7 @@ pub struct Request {
     pub category: Category,
     pub requester_id: Option<MemberId>,
     pub assignee_id: Option<MemberId>,
+    #[serde(serialize_with = "crate::json_time::serialize_opt")]
     pub due_at: Option<DateTime<Utc>>,
     #[schema(value_type = Object)]
     pub data: Map<String, Value>,
@@ -136,8 +137,11 @@ pub struct Request {
     pub subject: Option<Subject>,
     /// Bumped by every change; the `ETag` is derived from it.
     pub version: i64,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize_opt")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
