@@ -100,13 +100,20 @@ impl Checkpoints {
                 lower_priority();
                 // Ends when the writer's side is dropped.
                 while woken.recv().is_ok() {
-                    match passive_checkpoint(&conn) {
+                    let result = passive_checkpoint(&conn);
+                    let copied_all = matches!(result, Ok((log, copied)) if copied == log);
+                    match result {
                         Ok(result) => *thread_shared.finished.lock() = Some(result),
                         Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed"),
                     }
                     thread_shared.running.store(false, Ordering::Release);
-                    if let Some(writer) = writer_slot.get() {
-                        writer.nudge();
+                    // Only after a pass that copied all it saw: one that a reader's older
+                    // snapshot held back would just be followed by another that cannot
+                    // do more, and so on, as long as the reader reads.
+                    if copied_all {
+                        if let Some(writer) = writer_slot.get() {
+                            writer.nudge();
+                        }
                     }
                 }
             })?;
