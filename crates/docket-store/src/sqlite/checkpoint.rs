@@ -79,8 +79,9 @@ impl Checkpoints {
     /// Takes over checkpointing from `writer` (turning its automatic checkpoint off) and
     /// starts the checkpointer thread on its own connection to the database at `path`.
     ///
-    /// After each pass the thread nudges the writer (through `writer_slot`, filled once the
-    /// writer runs) so that an idle writer still gets to finish it: otherwise, once writes
+    /// After a pass that copied all it saw, the thread nudges the writer (through
+    /// `writer_slot`, filled once the writer runs) so that an idle writer still gets to
+    /// finish it: otherwise, once writes
     /// stop, a WAL a pass left long would stay long, and every read searches its index.
     pub(crate) fn start(
         writer: &Connection,
