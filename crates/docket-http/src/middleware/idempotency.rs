@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::middleware::rate_limit::client_key;
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,11 +23,8 @@ use sha2::{Digest, Sha256};
 const REPLAYED_HEADERS: [header::HeaderName; 3] =
     [header::LOCATION, header::ETAG, header::LAST_MODIFIED];
 
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    guard(state, req, next).await
-}
-
-/// [`layer`] as a plain function, for a layer that does more.
+/// Runs `next` under the request's `Idempotency-Key`, if it is a POST that has one; called
+/// by the native API's guard layer (`app::api_guards`) after the rate limit.
 pub async fn guard(state: AppState, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;

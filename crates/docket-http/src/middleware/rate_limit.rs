@@ -100,27 +100,26 @@ impl RateLimit {
         F: FnOnce(Request) -> Fut,
         Fut: std::future::Future<Output = Response>,
     {
-        let limit = self;
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
         let key = client_key(req.headers(), peer);
-        match limit.limiter.check_key(&key) {
+        match self.limiter.check_key(&key) {
             Ok(snapshot) => {
                 let mut response = inner(req).await;
                 let remaining = snapshot.remaining_burst_capacity();
                 // Seconds until the bucket is full again.
-                let reset = (limit.burst - remaining.min(limit.burst)).div_ceil(limit.per_second);
-                headers(response.headers_mut(), limit.burst, remaining, reset);
+                let reset = (self.burst - remaining.min(self.burst)).div_ceil(self.per_second);
+                headers(response.headers_mut(), self.burst, remaining, reset);
                 response
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let mut response = (limit.reject)(secs);
+                let mut response = (self.reject)(secs);
                 let h = response.headers_mut();
-                headers(h, limit.burst, 0, secs as u32);
+                headers(h, self.burst, 0, secs as u32);
                 h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 response
             }

@@ -28,8 +28,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use super::writer::WeakWriter;
-
 /// When the checkpoints start and when the writer takes over, in WAL frames (a frame is a
 /// page, 4 KiB, plus 24 bytes).
 #[derive(Clone, Copy, Debug)]
@@ -65,9 +63,6 @@ pub(crate) struct Checkpoints {
     wake: mpsc::SyncSender<()>,
 }
 
-/// Where the checkpointer finds the writer once it has started (see [`Checkpoints::start`]).
-pub(crate) type WriterSlot = Arc<std::sync::OnceLock<WeakWriter>>;
-
 #[derive(Default)]
 struct Shared {
     running: AtomicBool,
@@ -79,16 +74,9 @@ impl Checkpoints {
     /// Takes over checkpointing from `writer` (turning its automatic checkpoint off) and
     /// starts the checkpointer thread on its own connection to the database at `path`.
     ///
-    /// After a pass that copied all it saw, the thread nudges the writer (through
-    /// `writer_slot`, filled once the writer runs) so that an idle writer still gets to
-    /// finish it: otherwise, once writes
-    /// stop, a WAL a pass left long would stay long, and every read searches its index.
-    pub(crate) fn start(
-        writer: &Connection,
-        path: &Path,
-        policy: Policy,
-        writer_slot: WriterSlot,
-    ) -> anyhow::Result<Self> {
+    /// What a pass leaves uncopied when writes stop waits for the next write. Readers do
+    /// not pay for it: SQLite searches only the WAL frames after the last copied one.
+    pub(crate) fn start(writer: &Connection, path: &Path, policy: Policy) -> anyhow::Result<Self> {
         let conn = Connection::open(path)?;
         conn.execute_batch("pragma synchronous = full; pragma busy_timeout = 5000;")?;
         let frames = install_wal_hook(writer);
@@ -101,21 +89,11 @@ impl Checkpoints {
                 lower_priority();
                 // Ends when the writer's side is dropped.
                 while woken.recv().is_ok() {
-                    let result = passive_checkpoint(&conn);
-                    let copied_all = matches!(result, Ok((log, copied)) if copied == log);
-                    match result {
+                    match passive_checkpoint(&conn) {
                         Ok(result) => *thread_shared.finished.lock() = Some(result),
                         Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed"),
                     }
                     thread_shared.running.store(false, Ordering::Release);
-                    // Only after a pass that copied all it saw: one that a reader's older
-                    // snapshot held back would just be followed by another that cannot
-                    // do more, and so on, as long as the reader reads.
-                    if copied_all {
-                        if let Some(writer) = writer_slot.get() {
-                            writer.nudge();
-                        }
-                    }
                 }
             })?;
         Ok(Self {
@@ -243,8 +221,7 @@ mod tests {
             finish_at_most: 50,
             hard_limit: 2000,
         };
-        let checkpoints =
-            Checkpoints::start(&writer, &path, policy, Default::default()).expect("start");
+        let checkpoints = Checkpoints::start(&writer, &path, policy).expect("start");
         let mut longest = 0;
         for i in 0..3000i64 {
             // Each commit adds a few frames: one new row of a page's size.

@@ -163,23 +163,15 @@ impl SqliteStore {
         )?;
         migrate(&conn)?;
         // Checkpoints run on their own thread and connection; see `checkpoint`.
-        let writer_slot = checkpoint::WriterSlot::default();
-        let checkpoints = Checkpoints::start(
-            &conn,
-            path,
-            checkpoint::Policy::default(),
-            writer_slot.clone(),
-        )?;
+        let checkpoints = Checkpoints::start(&conn, path, checkpoint::Policy::default())?;
         let types = TypeCache::default();
         let hook = types.clone();
         let on_batch = move |c: &Connection, edge| match edge {
             BatchEdge::Answered => checkpoints.after_batch(c),
             edge => hook.on_batch(c, edge),
         };
-        let writer = Writer::start(conn, Box::new(on_batch))?;
-        let _ = writer_slot.set(writer.downgrade());
         Ok(Self {
-            writer,
+            writer: Writer::start(conn, Box::new(on_batch))?,
             readers: Arc::new(ReadPool::new(path.to_path_buf())),
             types,
             tokens: Default::default(),

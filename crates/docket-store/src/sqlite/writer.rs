@@ -60,13 +60,6 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// A handle that does not keep the writer running.
-    pub(crate) fn downgrade(&self) -> WeakWriter {
-        WeakWriter {
-            jobs: self.jobs.downgrade(),
-        }
-    }
-
     /// Runs `f` inside the next group transaction and returns its result once committed.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
@@ -95,23 +88,6 @@ impl Writer {
             .map_err(|_| internal("the writer has stopped"))?;
         rx.await
             .map_err(|_| internal("the writer stopped before answering"))?
-    }
-}
-
-/// A [`Writer`] handle for the writer's own helpers: holding it does not keep the writer
-/// thread alive.
-pub(crate) struct WeakWriter {
-    jobs: mpsc::WeakSender<Job>,
-}
-
-impl WeakWriter {
-    /// Queues an empty job unless the queue is full, so an idle writer runs one more
-    /// (empty) batch and its batch hook; does nothing once the writer has stopped.
-    pub(crate) fn nudge(&self) {
-        if let Some(jobs) = self.jobs.upgrade() {
-            let job: Job = Box::new(|_| (false, Box::new(|_| {})));
-            let _ = jobs.try_send(job);
-        }
     }
 }
 
@@ -245,31 +221,6 @@ mod tests {
     {
         let w = w.clone();
         tokio::spawn(async move { w.write(f).await })
-    }
-
-    #[tokio::test]
-    async fn a_nudge_runs_an_empty_batch_through_the_hook() {
-        let dir = tempfile::tempdir().expect("dir");
-        let conn = Connection::open(dir.path().join("n.db")).expect("open");
-        let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let seen = answered.clone();
-        let w = Writer::start(
-            conn,
-            Box::new(move |_, edge| {
-                if edge == BatchEdge::Answered {
-                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                }
-            }),
-        )
-        .expect("start");
-        w.downgrade().nudge();
-        for _ in 0..500 {
-            if answered.load(std::sync::atomic::Ordering::SeqCst) == 1 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the nudged writer never ran its batch hook");
     }
 
     #[tokio::test]
