@@ -122,6 +122,46 @@ pub struct RequestQuery {
     pub direction: Direction,
     pub limit: u32,
     pub after: Option<Cursor>,
+    /// What the caller may not see (see [`Restriction`]); `None` sees everything.
+    pub restricted: Option<Restriction>,
+}
+
+/// The requests hidden from a caller: those of `types` (types whose visibility is `own`)
+/// that `member` neither filed nor is assigned to. Lists, the change feed and its stream
+/// leave them out; single reads answer them as not found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Restriction {
+    /// The caller; `None` (a system token without `requests:manage`) sees none of them.
+    pub member: Option<MemberId>,
+    /// The keys of the types whose requests only their own people see.
+    pub types: Vec<TypeKey>,
+}
+
+impl Restriction {
+    /// What `p` may not see among requests of `types` (the workspace's request types):
+    /// `None` when `p` may see every request.
+    pub fn of<'a>(
+        p: &crate::access::Principal,
+        types: impl IntoIterator<Item = &'a crate::request::RequestType>,
+    ) -> Option<Self> {
+        if p.has(crate::access::Scope::RequestsManage) {
+            return None;
+        }
+        let types: Vec<TypeKey> = types
+            .into_iter()
+            .filter(|t| t.workflow.visibility() == crate::workflow::RequestVisibility::Own)
+            .map(|t| t.key.clone())
+            .collect();
+        (!types.is_empty()).then(|| Self {
+            member: p.member_id(),
+            types,
+        })
+    }
+
+    /// Whether `r` is hidden by this restriction.
+    pub fn hides(&self, r: &Request) -> bool {
+        self.types.contains(&r.type_key) && !r.concerns(self.member)
+    }
 }
 
 /// One page of a list.

@@ -146,6 +146,12 @@ pub struct Request {
 }
 
 impl Request {
+    /// Whether `member` filed this request or is assigned to it: the people a type whose
+    /// visibility is `own` shows it to.
+    pub fn concerns(&self, member: Option<MemberId>) -> bool {
+        member.is_some_and(|me| self.requester_id == Some(me) || self.assignee_id == Some(me))
+    }
+
     /// The strong entity tag of this version of the request.
     pub fn etag(&self) -> String {
         format!("\"{}-{}\"", self.id.0.simple(), self.version)
@@ -311,6 +317,20 @@ pub fn plan_create(
     })
 }
 
+/// Refuses, as not found, a request `p` may not see (its type's visibility is `own` and
+/// `p` neither filed it, nor is assigned to it, nor manages requests).
+pub fn check_visible(
+    p: &Principal,
+    current: &Request,
+    workflow: &Workflow,
+) -> Result<(), DomainError> {
+    if workflow.visible_to(p, current) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("request"))
+    }
+}
+
 /// Plans a partial update. `Ok(None)` when the patch changes nothing (no event, no new
 /// version). `expected_version` comes from `If-Match`.
 pub fn plan_update(
@@ -321,6 +341,7 @@ pub fn plan_update(
     expected_version: Option<i64>,
     now: Timestamp,
 ) -> Result<Option<Planned>, DomainError> {
+    check_visible(p, current, workflow)?;
     check_live(current, expected_version)?;
     p.require(Scope::RequestsWrite)?;
     let me = p.member_id();
@@ -427,10 +448,14 @@ pub fn plan_update(
         patch.assignee_id
     };
     if let Some(assignee) = assignee_patch.apply_to(&current.assignee_id) {
-        // Anyone who may write requests may take an unassigned request or let go of their
-        // own; a transition may make its taker the assignee; any other assignment is
-        // management.
-        let taking = assignee.is_some() && assignee == me && current.assignee_id.is_none();
+        // The requester may take their own unassigned request, and anyone who may write
+        // requests may take an unassigned one of a claimable type; an assignee may let go
+        // of theirs; a transition may make its taker the assignee; any other assignment
+        // is management.
+        let taking = assignee.is_some()
+            && assignee == me
+            && current.assignee_id.is_none()
+            && (is_requester || workflow.claimable());
         let releasing = assignee.is_none() && is_assignee;
         if !(taking || releasing || claims) {
             p.require(Scope::RequestsManage)?;
@@ -861,15 +886,81 @@ mod tests {
             plan_update(&other, &r, &Workflow::general(), assign, None, crate::now()),
             Err(DomainError::Forbidden(_))
         ));
-        let take = RequestPatch {
+        let take = || RequestPatch {
             assignee_id: Patch::Set(other.member_id().unwrap()),
             ..Default::default()
         };
         assert!(
-            plan_update(&other, &r, &Workflow::general(), take, None, crate::now())
-                .unwrap()
-                .is_some()
+            matches!(
+                plan_update(&other, &r, &Workflow::general(), take(), None, crate::now()),
+                Err(DomainError::Forbidden(_))
+            ),
+            "a member may not take someone else's unassigned request of a type that is not a claimable queue"
         );
+        let queue = claimable(Workflow::general());
+        assert!(
+            plan_update(&other, &r, &queue, take(), None, crate::now())
+                .unwrap()
+                .is_some(),
+            "but may take one of a claimable type"
+        );
+        // The requester may take their own unassigned request in any type.
+        let mine = filed_by(&other);
+        assert!(plan_update(
+            &other,
+            &mine,
+            &Workflow::general(),
+            take(),
+            None,
+            crate::now()
+        )
+        .unwrap()
+        .is_some());
+    }
+
+    fn claimable(w: Workflow) -> Workflow {
+        Workflow::new(crate::workflow::WorkflowInput {
+            statuses: w.statuses().to_vec(),
+            transitions: w.transitions().to_vec(),
+            claimable: true,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn requests_of_a_type_seen_by_their_own_people_are_not_found_by_others() {
+        let owner = principal(Role::Owner);
+        let r = filed_by(&owner);
+        let member = Principal::for_token(
+            owner.workspace_id,
+            Some(Acting {
+                id: MemberId::new(),
+                role: Role::Member,
+            }),
+            None,
+            ScopeSet::empty(),
+        );
+        let private = Workflow::storyden_report();
+        let edit = || RequestPatch {
+            title: Some("rewritten".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan_update(&member, &r, &private, edit(), None, crate::now()).unwrap_err(),
+            DomainError::NotFound("request")
+        );
+        assert!(check_visible(&owner, &r, &private).is_ok());
+        assert!(check_visible(&member, &r, &Workflow::general()).is_ok());
+        let restriction = crate::query::Restriction {
+            member: member.member_id(),
+            types: vec![r.type_key.clone()],
+        };
+        assert!(restriction.hides(&r));
+        let mut assigned = r.clone();
+        assigned.assignee_id = member.member_id();
+        assert!(!restriction.hides(&assigned));
+        assert!(check_visible(&member, &assigned, &private).is_ok());
     }
 
     #[test]

@@ -248,6 +248,23 @@ pub struct Workflow {
     remind_before_due_minutes: Vec<u32>,
     /// Statuses whose entry emails the request's contact.
     notify_contact_on: Vec<StatusKey>,
+    /// Whether members may take an unassigned request of this type (a claimable queue).
+    claimable: bool,
+    /// Who sees requests of this type.
+    visibility: RequestVisibility,
+}
+
+/// Who sees the requests of a type. Callers with `requests:manage` see every request;
+/// the rule narrows what everyone else sees, in every API, the change feed and the desk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestVisibility {
+    /// Everyone in the workspace who may read requests.
+    #[default]
+    Workspace,
+    /// Only the requester and the assignee (and managers): Storyden's "members see only
+    /// their own reports".
+    Own,
 }
 
 /// The unchecked shape of a workflow as clients send it.
@@ -264,6 +281,15 @@ pub struct WorkflowInput {
     /// `["done"]`.
     #[serde(default)]
     pub notify_contact_on: Vec<StatusKey>,
+    /// Whether members may take an unassigned request of this type themselves (a
+    /// claimable queue). Off by default: only the requester and callers with
+    /// `requests:manage` assign a request.
+    #[serde(default)]
+    pub claimable: bool,
+    /// Who sees requests of this type: `workspace` (default) or `own` (only their
+    /// requester, their assignee and callers with `requests:manage`).
+    #[serde(default)]
+    pub visibility: RequestVisibility,
 }
 
 /// The longest reminder lead time, in minutes: a year.
@@ -403,6 +429,8 @@ impl Workflow {
                 transitions: input.transitions,
                 remind_before_due_minutes: reminders,
                 notify_contact_on: input.notify_contact_on,
+                claimable: input.claimable,
+                visibility: input.visibility,
             })
         } else {
             Err(errors)
@@ -420,6 +448,26 @@ impl Workflow {
     /// Statuses whose entry emails the request's contact.
     pub fn notify_contact_on(&self) -> &[StatusKey] {
         &self.notify_contact_on
+    }
+
+    /// Whether members may take an unassigned request of this type themselves.
+    pub fn claimable(&self) -> bool {
+        self.claimable
+    }
+
+    pub fn visibility(&self) -> RequestVisibility {
+        self.visibility
+    }
+
+    /// Whether `p` may see `request` of this type at all (see [`RequestVisibility`]). Unseen
+    /// requests are answered as not found, never as forbidden.
+    pub fn visible_to(&self, p: &Principal, request: &crate::request::Request) -> bool {
+        match self.visibility {
+            RequestVisibility::Workspace => true,
+            RequestVisibility::Own => {
+                p.has(Scope::RequestsManage) || request.concerns(p.member_id())
+            }
+        }
     }
 
     /// Reminder lead times in minutes, largest first.
@@ -543,6 +591,8 @@ impl Workflow {
             ],
             remind_before_due_minutes: Vec::new(),
             notify_contact_on: Vec::new(),
+            claimable: false,
+            visibility: RequestVisibility::Workspace,
         }
     }
 }
@@ -588,6 +638,8 @@ impl Workflow {
                 .collect(),
             remind_before_due_minutes: Vec::new(),
             notify_contact_on: Vec::new(),
+            claimable: false,
+            visibility: RequestVisibility::Workspace,
         }
     }
 
@@ -622,6 +674,8 @@ impl Workflow {
             ],
             remind_before_due_minutes: Vec::new(),
             notify_contact_on: Vec::new(),
+            claimable: false,
+            visibility: RequestVisibility::Workspace,
         }
     }
 }
@@ -688,6 +742,13 @@ impl Workflow {
                 (None, "resolved", &requester, false),
             ],
         )
+        .seen_by(RequestVisibility::Own)
+    }
+
+    /// The same workflow, with requests of its type seen as `visibility` says.
+    fn seen_by(mut self, visibility: RequestVisibility) -> Self {
+        self.visibility = visibility;
+        self
     }
 
     /// A built-in workflow from `(key, label, category)` statuses (the first is initial)
@@ -718,6 +779,8 @@ impl Workflow {
                 .collect(),
             remind_before_due_minutes: Vec::new(),
             notify_contact_on: Vec::new(),
+            claimable: false,
+            visibility: RequestVisibility::Workspace,
         }
     }
 }
@@ -905,6 +968,8 @@ mod tests {
             let input = WorkflowInput {
                 statuses: wf.statuses().to_vec(),
                 transitions: wf.transitions().to_vec(),
+                claimable: wf.claimable(),
+                visibility: wf.visibility(),
                 ..Default::default()
             };
             assert_eq!(Workflow::new(input).unwrap(), wf);

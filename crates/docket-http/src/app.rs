@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::files::Blobs;
-use crate::middleware::{idempotency, rate_limit, request_id, timeout};
+use crate::middleware::{idempotency, pages, rate_limit, request_id, timeout};
 use crate::settings::Settings;
 use crate::{api, compat, desk, health, openapi, workers};
 use anyhow::Context as _;
@@ -117,8 +117,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(signed_downloads)
         .merge(compat::router(&limit))
-        .merge(desk::router())
-        .merge(crate::portal::router())
+        .merge(desk::router().layer(axum::middleware::from_fn(pages::desk_headers)))
+        .merge(crate::portal::router().layer(axum::middleware::from_fn(pages::portal_headers)))
         .merge(health::router())
         .merge(openapi::router(document))
         .fallback(|| async { ApiError::NoRoute })
@@ -131,7 +131,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(request_id::layer))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(&request_id::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("http", http.method = %req.method(), http.path = %req.uri().path(), request.id = %id)
+            // A public link's token in the path is a credential: it is logged redacted.
+            let path = pages::loggable_path(req.uri().path());
+            tracing::info_span!("http", http.method = %req.method(), http.path = %path, request.id = %id)
         }))
         .layer(axum::middleware::from_fn_with_state(
             state.settings().request_timeout(),

@@ -33,6 +33,7 @@ pub mod health;
 pub mod mail;
 pub mod middleware;
 pub mod openapi;
+pub mod ops;
 pub mod portal;
 mod portal_files;
 pub mod settings;

@@ -26,7 +26,7 @@ use Caller::*;
 /// One row: `method path body caller → status [code] [missing scope]`.
 ///
 /// Placeholders in the path and body: `{request}` a fresh request filed by the owner,
-/// `{mine}` a fresh request filed by the caller, `{member}` a plain member, `{token}` a
+/// `{mine}` a fresh request filed by the caller, `{me}` the caller's member id, `{member}` a plain member, `{token}` a
 /// fresh token of the caller's member, `{file}` a fresh file uploaded by the owner, `{n}` a
 /// unique number. A body sent to an upload route is the uploaded file (JSON is text).
 struct Row {
@@ -89,6 +89,8 @@ fn table() -> Vec<Row> {
     let new_request = || Some(json!({"title": "A request"}));
     let edit = || Some(json!({"title": "Edited"}));
     let comment = || Some(json!({"body": "A comment"}));
+    let take = || Some(json!({"assignee_id": "{me}"}));
+    let hand_to_member = || Some(json!({"assignee_id": "{member}"}));
     let new_type = || {
         Some(json!({"key": "type-{n}", "name": "T", "workflow": {
             "statuses": [{"key": "new", "label": "New", "category": "open", "initial": true}],
@@ -142,6 +144,28 @@ fn table() -> Vec<Row> {
             when(manager, 204),
         );
         push(delete(), "/api/v1/requests/{mine}", None, (204, ""));
+        // Assignment: taking someone else's unassigned request of a type that is not a
+        // claimable queue (the general type) is management; taking one's own is not;
+        // assigning another member is management.
+        push(
+            patch(),
+            "/api/v1/requests/{request}",
+            take(),
+            when(manager, 200),
+        );
+        push(patch(), "/api/v1/requests/{mine}", take(), (200, ""));
+        push(
+            patch(),
+            "/api/v1/requests/{request}",
+            hand_to_member(),
+            when(manager, 200),
+        );
+        push(
+            patch(),
+            "/api/v1/requests/{mine}",
+            hand_to_member(),
+            when(manager, 200),
+        );
         push(
             get(),
             "/api/v1/requests/{request}/comments",
@@ -579,6 +603,11 @@ backend_tests! {
                     .expect(201, "");
                 text = text.replace("{file}", f.body["id"].as_str().unwrap());
             }
+            if text.contains("{me}") {
+                let me = app.get(token, "/api/v1/me").await.expect(200, "");
+                let id = me.body["member"]["id"].as_str().expect("the caller's member id");
+                text = text.replace("{me}", id);
+            }
             text = text
                 .replace("{member}", &target_member)
                 .replace("{n}", &unique().to_string());
@@ -622,7 +651,7 @@ backend_tests! {
 
 backend_tests! {
     #[tokio::test]
-    async fn members_edit_their_own_requests_and_take_unassigned_ones_moderators_do_anything() {
+    async fn members_edit_their_own_requests_and_take_unassigned_ones_of_claimable_types_moderators_do_anything() {
         let app = spawn_app().await;
         let (alice_id, alice) = app.add_member("member").await;
         let (bob_id, bob) = app.add_member("member").await;
@@ -654,7 +683,39 @@ backend_tests! {
             .expect(403, "forbidden");
         assert_eq!(app.get(&alice, &path(&theirs)).await.body["title"], "Bob's");
 
-        // Taking an unassigned request is allowed; assigning someone else is not.
+        // Taking someone else's unassigned request of the general type is not allowed
+        // (it is not a claimable queue), nor is assigning someone else.
+        app.patch(&alice, &path(&theirs), json!({"assignee_id": alice_id}))
+            .await
+            .expect(403, "forbidden");
+        app.patch(&alice, &path(&theirs), json!({"assignee_id": bob_id}))
+            .await
+            .expect(403, "forbidden");
+        assert_eq!(
+            app.get(&alice, &path(&theirs)).await.body["assignee_id"],
+            Value::Null
+        );
+        // A workspace makes a type a claimable queue: then any member takes its requests.
+        let general = app
+            .get(&app.owner_token, "/api/v1/request-types/general")
+            .await
+            .expect(200, "");
+        let mut workflow = general.body["workflow"].clone();
+        assert_eq!(workflow["claimable"], false, "not claimable by default");
+        workflow["claimable"] = json!(true);
+        app.post(
+            &app.owner_token,
+            "/api/v1/request-types",
+            json!({"key": "queue", "name": "Queue", "workflow": workflow}),
+        )
+        .await
+        .expect(201, "");
+        let theirs = app
+            .create_request(&bob, json!({"title": "Bob's", "type": "queue"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         app.patch(&alice, &path(&theirs), json!({"assignee_id": bob_id}))
             .await
             .expect(403, "forbidden");

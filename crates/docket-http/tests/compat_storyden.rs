@@ -128,10 +128,11 @@ backend_tests! {
             .unwrap()
             .to_owned();
         let path = format!("{REPORTS}/{a}");
+        // Another member's report is not theirs to see: not found, as in every API.
         assert_error(
             &app.patch(&bob, &path, json!({"status": "resolved"})).await,
-            403,
-            "forbidden",
+            404,
+            "not_found",
         );
         assert_error(
             &app.patch(&alice, &path, json!({"status": "acknowledged"}))

@@ -200,3 +200,45 @@ backend_tests! {
         assert_eq!(files.body["items"].as_array().unwrap().len(), 4, "nothing after the link closed");
     }
 }
+
+backend_tests! {
+    #[tokio::test]
+    async fn pages_send_security_headers_and_the_portal_no_referrer() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let (_, link) = asked(&app, "multi_use").await;
+        let header = |r: &reqwest::Response, name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let get = |path: String| {
+            let req = app.request(reqwest::Method::GET, &path, None);
+            async move { req.send().await.expect("the server answers") }
+        };
+        for (path, referrer) in [
+            ("/desk/login".to_owned(), "same-origin"),
+            (format!("/p/{}", token(&link)), "no-referrer"),
+        ] {
+            let r = get(path.clone()).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let csp = header(&r, "content-security-policy");
+            for directive in ["script-src 'self'", "frame-ancestors 'none'", "default-src 'none'"] {
+                assert!(csp.contains(directive), "{path}: {csp}");
+            }
+            assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+            assert_eq!(header(&r, "x-frame-options"), "DENY", "{path}");
+            assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(header(&r, "cache-control"), "no-store", "{path}");
+            assert_eq!(header(&r, "referrer-policy"), referrer, "{path}");
+            let html = r.text().await.unwrap();
+            assert!(!html.contains("<script>"), "{path}: no inline script");
+        }
+        // Assets stay cacheable.
+        let css = get("/assets/docket.css".to_owned()).await;
+        assert_ne!(header(&css, "cache-control"), "no-store");
+        assert_eq!(header(&css, "x-content-type-options"), "nosniff");
+    }
+}

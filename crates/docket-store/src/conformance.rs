@@ -36,7 +36,9 @@ use docket_domain::ids::{
 };
 use docket_domain::link::{plan_link_use, LinkMode, LinkSubmission, PublicLink};
 use docket_domain::member::{Email, Member, NewMember};
-use docket_domain::query::{Direction, MemberFilter, RequestQuery, SortKey, MAX_LIMIT};
+use docket_domain::query::{
+    Direction, MemberFilter, RequestQuery, Restriction, SortKey, MAX_LIMIT,
+};
 use docket_domain::request::{
     plan_create, plan_delete, plan_update, NewRequest, Patch, Request, RequestPatch, RequestType,
     Subject, TypeKey,
@@ -83,6 +85,7 @@ macro_rules! conformance_tests {
             list_filters_by_tag_and_type,
             list_filters_by_due_dates_and_overdue,
             list_text_search,
+            restricted_types_hide_other_peoples_requests_from_lists_and_the_feed,
             deleted_requests_leave_lists_but_keep_their_timeline,
             pagination_visits_every_request_once_in_order,
             pagination_is_stable_under_concurrent_inserts,
@@ -435,6 +438,7 @@ pub fn edit_workflow(
         transitions,
         remind_before_due_minutes: base.reminders().to_vec(),
         notify_contact_on: Vec::new(),
+        ..Default::default()
     })
     .expect("a valid edited workflow")
 }
@@ -2979,6 +2983,127 @@ pub async fn the_last_owner_cannot_be_demoted_even_concurrently(store: Arc<dyn S
     }
 }
 
+/// A restriction (types whose requests only their own people see) leaves out of lists and
+/// the change feed the requests of those types that the caller neither filed nor is
+/// assigned to, and nothing else; a restriction without a member hides all of them.
+pub async fn restricted_types_hide_other_peoples_requests_from_lists_and_the_feed(
+    store: Arc<dyn Store>,
+) {
+    let s = create_workspace(&*store, "restricted").await;
+    let ws = s.id();
+    let owner = s.owner_principal();
+    let ana = add_member(&*store, ws, "ana@restricted.example", "Ana", Role::Member).await;
+    let as_ana = principal_for(&ana, None);
+    let private = store
+        .insert_request_type(new_request_type(ws, "private", Workflow::storyden_report()))
+        .await
+        .expect("a private type");
+    let file = |p: &Principal, title: &str| {
+        let p = p.clone();
+        let title = title.to_owned();
+        let store = store.clone();
+        let key = private.key.clone();
+        async move {
+            file_request_at(&*store, &p, &key, titled(&title), now())
+                .await
+                .0
+        }
+    };
+    let theirs = file(&owner, "Owner's report").await;
+    let mine = file(&as_ana, "Ana's report").await;
+    let assigned = file(&owner, "Assigned to Ana").await;
+    let q = owner.clone();
+    changed(
+        store
+            .change_request(
+                ws,
+                assigned.id,
+                Box::new(move |current, t| {
+                    let patch = RequestPatch {
+                        assignee_id: Patch::Set(ana.id),
+                        ..Default::default()
+                    };
+                    plan_update(&q, current, &t.workflow, patch, None, now())
+                }),
+            )
+            .await,
+        "assigning Ana",
+    );
+    let open = file_request(&*store, &owner, titled("An ordinary request")).await;
+
+    let for_ana = Restriction {
+        member: Some(ana.id),
+        types: vec![private.key.clone()],
+    };
+    let for_system = Restriction {
+        member: None,
+        types: vec![private.key.clone()],
+    };
+    let restricted = |r: &Restriction| RequestQuery {
+        restricted: Some(r.clone()),
+        limit: MAX_LIMIT,
+        ..Default::default()
+    };
+    expect_titles(
+        &*store,
+        ws,
+        "what Ana may see",
+        restricted(&for_ana),
+        &["Ana's report", "Assigned to Ana", "An ordinary request"],
+    )
+    .await;
+    expect_titles(
+        &*store,
+        ws,
+        "what a member-less caller may see",
+        restricted(&for_system),
+        &["An ordinary request"],
+    )
+    .await;
+    expect_titles(
+        &*store,
+        ws,
+        "everything, unrestricted",
+        RequestQuery {
+            limit: MAX_LIMIT,
+            ..Default::default()
+        },
+        &[
+            "Owner's report",
+            "Ana's report",
+            "Assigned to Ana",
+            "An ordinary request",
+        ],
+    )
+    .await;
+
+    let feed_of = |r: Option<Restriction>| {
+        let store = store.clone();
+        async move {
+            let events = store
+                .workspace_events(ws, None, MAX_LIMIT, r.as_ref())
+                .await
+                .expect("feed");
+            events.iter().map(|e| e.request_id).collect::<BTreeSet<_>>()
+        }
+    };
+    assert_eq!(
+        feed_of(Some(for_ana)).await,
+        BTreeSet::from([mine.id, assigned.id, open.id]),
+        "Ana's feed leaves out the owner's report"
+    );
+    assert_eq!(
+        feed_of(Some(for_system)).await,
+        BTreeSet::from([open.id]),
+        "a member-less caller's feed holds only the ordinary request"
+    );
+    assert_eq!(
+        feed_of(None).await,
+        BTreeSet::from([theirs.id, mine.id, assigned.id, open.id]),
+        "the unrestricted feed holds everything"
+    );
+}
+
 /// `workspace_events` is the change feed: every event of a workspace (creations, changes,
 /// deletions, of any request) in the order stored, resumable after any event, and nothing
 /// of another workspace; `event_signal` moves when this store writes an event.
@@ -3010,7 +3135,7 @@ pub async fn the_change_feed_holds_every_event_of_a_workspace_in_order(store: Ar
     );
 
     let feed = store
-        .workspace_events(s.id(), None, MAX_LIMIT)
+        .workspace_events(s.id(), None, MAX_LIMIT, None)
         .await
         .expect("feed");
     let seen: Vec<_> = feed.iter().map(|e| (e.request_id, e.kind)).collect();
@@ -3027,7 +3152,7 @@ pub async fn the_change_feed_holds_every_event_of_a_workspace_in_order(store: Ar
     assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
 
     let rest = store
-        .workspace_events(s.id(), Some(feed[1].seq), 1)
+        .workspace_events(s.id(), Some(feed[1].seq), 1, None)
         .await
         .expect("feed after the second event");
     assert_eq!(
@@ -3036,7 +3161,7 @@ pub async fn the_change_feed_holds_every_event_of_a_workspace_in_order(store: Ar
         "resumes after a given event, limited"
     );
     let none = store
-        .workspace_events(s.id(), Some(feed[3].seq), MAX_LIMIT)
+        .workspace_events(s.id(), Some(feed[3].seq), MAX_LIMIT, None)
         .await
         .expect("feed at the end");
     assert!(none.is_empty(), "nothing after the last event");
@@ -3501,6 +3626,7 @@ pub async fn the_email_planner_reads_only_events_that_may_send(store: Arc<dyn St
         transitions: w.transitions().to_vec(),
         remind_before_due_minutes: w.reminders().to_vec(),
         notify_contact_on: vec![status_key("done")],
+        ..Default::default()
     })
     .expect("a valid workflow");
     store

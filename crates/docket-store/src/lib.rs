@@ -29,7 +29,7 @@ use docket_domain::ids::{
 };
 use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
-use docket_domain::query::{Page, RequestQuery};
+use docket_domain::query::{Page, RequestQuery, Restriction};
 use docket_domain::request::{Planned, Request, RequestType, TypeKey};
 use docket_domain::session::Session;
 use docket_domain::token::{Token, TokenHash};
@@ -420,12 +420,13 @@ pub trait Store: Send + Sync + 'static {
 
     // The change feed.
     /// A workspace's events in the order they were stored, after `after_seq`, at most
-    /// `limit`: every request's, deleted or not.
+    /// `limit`: every request's, deleted or not, but those of requests `hidden` hides.
     async fn workspace_events(
         &self,
         ws: WorkspaceId,
         after_seq: Option<i64>,
         limit: u32,
+        hidden: Option<&Restriction>,
     ) -> Result<Vec<Event>>;
     /// The `seq` of the workspace's newest event, 0 when it has none.
     async fn latest_event_seq(&self, ws: WorkspaceId) -> Result<i64>;

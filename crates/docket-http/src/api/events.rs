@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{authenticate, bearer_in, Auth};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::ops::reads;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -93,10 +94,8 @@ pub async fn list(
         ));
     }
     let after = parse_cursor(params.after.as_deref())?;
-    let items = state
-        .store()
-        .workspace_events(p.workspace_id, after, limit)
-        .await?;
+    let hidden = reads::restriction(&state, &p).await?;
+    let items = reads::events(&state, &p, after, limit, hidden.as_ref()).await?;
     let next_cursor = items
         .last()
         .map(|e| e.seq.to_string())
@@ -178,12 +177,21 @@ impl Feed {
                 return None;
             }
             self.signal.borrow_and_update();
-            match self
-                .state
-                .store()
-                .workspace_events(self.principal.workspace_id, Some(self.after), MAX_LIMIT)
-                .await
-            {
+            // Asked again at each wake, so a type made private stops showing at once.
+            let read = match reads::restriction(&self.state, &self.principal).await {
+                Ok(hidden) => {
+                    reads::events(
+                        &self.state,
+                        &self.principal,
+                        Some(self.after),
+                        MAX_LIMIT,
+                        hidden.as_ref(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match read {
                 Ok(events) if !events.is_empty() => {
                     self.buffered.extend(events);
                     continue;

@@ -7,7 +7,7 @@
 //! backend-side count and offset would replace it if that ever matters.
 
 use crate::app::AppState;
-use docket_domain::ids::WorkspaceId;
+use docket_domain::access::Principal;
 use docket_domain::query::{RequestQuery, MAX_LIMIT};
 use docket_domain::request::Request;
 use docket_store::StoreError;
@@ -15,14 +15,15 @@ use docket_store::StoreError;
 /// Every request `query` matches (its `limit` and `after` are ignored), in its order.
 pub async fn all(
     state: &AppState,
-    ws: WorkspaceId,
+    p: &Principal,
     mut query: RequestQuery,
 ) -> Result<Vec<Request>, StoreError> {
     query.limit = MAX_LIMIT;
     query.after = None;
+    query.restricted = crate::ops::reads::restriction(state, p).await?;
     let mut out = Vec::new();
     loop {
-        let page = state.store().list_requests(ws, &query).await?;
+        let page = state.store().list_requests(p.workspace_id, &query).await?;
         out.extend(page.items);
         match page.next {
             Some(next) => query.after = Some(next),

@@ -187,9 +187,7 @@ pub async fn upload(
 ) -> Response {
     let page = format!("/desk/requests/{number}");
     let outcome = async {
-        let r = state
-            .store()
-            .request_by_number(user.principal.workspace_id, number)
+        let r = crate::ops::reads::request_by_number(&state, &user.principal, number)
             .await?
             .filter(|r| r.deleted_at.is_none())
             .ok_or(DomainError::NotFound("request"))?;

@@ -401,9 +401,7 @@ struct RequestPage {
 
 async fn by_number(state: &AppState, user: &DeskUser, number: i64) -> Result<Request, ApiError> {
     user.principal.require(Scope::RequestsRead)?;
-    state
-        .store()
-        .request_by_number(user.principal.workspace_id, number)
+    crate::ops::reads::request_by_number(state, &user.principal, number)
         .await?
         .ok_or(ApiError::Domain(DomainError::NotFound("request")))
 }

@@ -50,7 +50,7 @@ use docket_domain::ids::{
 };
 use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
-use docket_domain::query::{Page, RequestQuery};
+use docket_domain::query::{Page, RequestQuery, Restriction};
 use docket_domain::request::{Planned, Request, RequestType, TypeKey};
 use docket_domain::session::Session;
 use docket_domain::token::{Token, TokenHash};
@@ -1382,13 +1382,27 @@ impl Store for PgStore {
         ws: WorkspaceId,
         after_seq: Option<i64>,
         limit: u32,
+        hidden: Option<&Restriction>,
     ) -> Result<Vec<Event>> {
+        let types = hidden.map(|h| {
+            h.types
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect::<Vec<_>>()
+        });
+        let me = hidden.and_then(|h| h.member).map(|m| m.0);
         sqlx::query(&format!(
-            "select {EVENT_COLUMNS} from events where workspace_id = $1 and seq > $2 order by seq limit $3"
+            "select {EVENT_COLUMNS} from events where workspace_id = $1 and seq > $2
+             and ($4::text[] is null or request_id not in (
+                 select id from requests where workspace_id = $1 and type_key = any($4)
+                 and not coalesce(requester_id = $5, false) and not coalesce(assignee_id = $5, false)))
+             order by seq limit $3"
         ))
         .bind(ws.0)
         .bind(after_seq.unwrap_or(0))
         .bind(i64::from(limit))
+        .bind(types)
+        .bind(me)
         .fetch_all(&self.pool)
         .await?
         .iter()

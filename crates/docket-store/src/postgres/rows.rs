@@ -377,6 +377,17 @@ pub(crate) async fn list_requests(
             None => {}
         }
     }
+    if let Some(r) = &q.restricted {
+        let types: Vec<String> = r.types.iter().map(|t| t.as_str().to_owned()).collect();
+        let me = r.member.map(|m| m.0);
+        sql.push(" and (type_key <> all(")
+            .push_bind(types)
+            .push(") or requester_id = ")
+            .push_bind(me)
+            .push(" or assignee_id = ")
+            .push_bind(me)
+            .push(")");
+    }
     if let Some(tag) = &q.tag {
         sql.push(" and tags ? ").push_bind(tag.clone());
     }

@@ -34,7 +34,7 @@ use docket_domain::ids::{DeliveryId, EventId, WebhookId};
 use docket_domain::ids::{MemberId, RequestId, RequestTypeId, TokenId, WorkspaceId};
 use docket_domain::link::{LinkId, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
-use docket_domain::query::{Page, RequestQuery};
+use docket_domain::query::{Page, RequestQuery, Restriction};
 use docket_domain::request::{Request, RequestType, TypeKey};
 use docket_domain::session::Session;
 use docket_domain::token::{Token, TokenHash};
@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_desk.sql"),
     include_str!("migrations/0010_fts_update_columns.sql"),
     include_str!("migrations/0011_mail_flag.sql"),
+    include_str!("migrations/0012_storyden_visibility.sql"),
 ];
 
 /// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
@@ -1219,12 +1220,26 @@ impl Store for SqliteStore {
         ws: WorkspaceId,
         after_seq: Option<i64>,
         limit: u32,
+        hidden: Option<&Restriction>,
     ) -> Result<Vec<Event>> {
+        let types = hidden.map(|h| {
+            serde_json::Value::from(h.types.iter().map(|t| t.as_str()).collect::<Vec<_>>())
+                .to_string()
+        });
+        let me = hidden.and_then(|h| h.member).map(|m| m.to_string());
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "select {EVENT_COLUMNS} from events where workspace_id = ?1 and seq > ?2 order by seq limit ?3"
+                "select {EVENT_COLUMNS} from events where workspace_id = ?1 and seq > ?2
+                 and (?4 is null or request_id not in (
+                     select id from requests where workspace_id = ?1
+                     and type_key in (select value from json_each(?4))
+                     and coalesce(requester_id = ?5, 0) = 0 and coalesce(assignee_id = ?5, 0) = 0))
+                 order by seq limit ?3"
             ))?;
-            let rows = stmt.query_map(params![ws.to_string(), after_seq.unwrap_or(0), limit], event_from_row)?;
+            let rows = stmt.query_map(
+                params![ws.to_string(), after_seq.unwrap_or(0), limit, types, me],
+                event_from_row,
+            )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -411,6 +411,19 @@ pub(crate) fn list_requests(
             None => {}
         }
     }
+    if let Some(r) = &q.restricted {
+        sql.push_str(" and (type_key not in (");
+        for (i, t) in r.types.iter().enumerate() {
+            arg(
+                &mut sql,
+                if i == 0 { "?" } else { ", ?" },
+                Sql::Text(t.as_str().to_owned()),
+            );
+        }
+        let me = r.member.map_or(Sql::Null, |m| Sql::Text(m.to_string()));
+        arg(&mut sql, ") or requester_id = ?", me.clone());
+        arg(&mut sql, " or assignee_id = ?)", me);
+    }
     if let Some(tag) = &q.tag {
         arg(
             &mut sql,

@@ -80,9 +80,7 @@ async fn file_of(state: &AppState, p: &Principal, id: FileId) -> Result<FileReco
 
 /// A request of the caller's workspace that can still change (410 once deleted).
 async fn live_request(state: &AppState, p: &Principal, id: RequestId) -> Result<Request, ApiError> {
-    let r = state
-        .store()
-        .get_request(p.workspace_id, id)
+    let r = crate::ops::reads::get_request(state, p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     if r.deleted_at.is_some() {

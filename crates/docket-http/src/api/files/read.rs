@@ -66,9 +66,7 @@ pub async fn list_on_request(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<FileList>, ApiError> {
     p.require(Scope::FilesRead)?;
-    state
-        .store()
-        .get_request(p.workspace_id, id)
+    crate::ops::reads::get_request(&state, &p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     page(&state, &p, Some(id), params.limit, params.cursor).await

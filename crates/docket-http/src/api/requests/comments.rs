@@ -10,7 +10,7 @@ use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::event::{Event, EventKind};
 use docket_domain::ids::{EventId, MemberId, RequestId, TokenId};
-use docket_domain::request::plan_comment;
+use docket_domain::request::{check_visible, plan_comment};
 use docket_domain::DomainError;
 use docket_store::Applied;
 use serde::{Deserialize, Serialize};
@@ -57,9 +57,7 @@ pub async fn list(
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<CommentList>, ApiError> {
     p.require(Scope::RequestsRead)?;
-    state
-        .store()
-        .get_request(p.workspace_id, id)
+    crate::ops::reads::get_request(&state, &p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     let mut items = Vec::new();
@@ -93,7 +91,10 @@ pub async fn create(
         .change_request(
             p.workspace_id,
             id,
-            Box::new(move |current, _| plan_comment(&p, current, &body.body, now).map(Some)),
+            Box::new(move |current, t| {
+                check_visible(&p, current, &t.workflow)?;
+                plan_comment(&p, current, &body.body, now).map(Some)
+            }),
         )
         .await?;
     match applied {

@@ -50,9 +50,7 @@ fn view(state: &AppState, link: PublicLink, request: &Request) -> LinkView {
 }
 
 async fn live_request(state: &AppState, p: &Principal, id: RequestId) -> Result<Request, ApiError> {
-    let r = state
-        .store()
-        .get_request(p.workspace_id, id)
+    let r = crate::ops::reads::get_request(state, p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     if r.deleted_at.is_some() {

@@ -69,7 +69,7 @@ pub async fn list(
 ) -> Result<Json<RequestList>, ApiError> {
     p.require(Scope::RequestsRead)?;
     let query = to_query(&p, params)?;
-    let page = state.store().list_requests(p.workspace_id, &query).await?;
+    let page = crate::ops::reads::list_requests(&state, &p, query.clone()).await?;
     let next_cursor = page.next.map(|c| c.encode(query.sort, query.direction));
     Ok(Json(RequestList {
         items: page.items.into_iter().map(RequestView::new).collect(),
@@ -164,5 +164,7 @@ pub fn to_query(p: &Principal, params: ListParams) -> Result<RequestQuery, ApiEr
                     .map_err(|e| ApiError::bad_request("invalid_cursor", e))
             })
             .transpose()?,
+        // Set by `ops::reads::list_requests` from the caller's principal.
+        restricted: None,
     })
 }

@@ -28,9 +28,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     p.require(Scope::RequestsRead)?;
-    let request = state
-        .store()
-        .get_request(p.workspace_id, id)
+    let request = crate::ops::reads::get_request(&state, &p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     if request.deleted_at.is_some() {

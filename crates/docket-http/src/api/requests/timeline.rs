@@ -57,9 +57,7 @@ pub async fn timeline(
             })
         })
         .transpose()?;
-    state
-        .store()
-        .get_request(p.workspace_id, id)
+    crate::ops::reads::get_request(&state, &p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     let items = state

@@ -52,8 +52,7 @@ pub async fn transitions(
 ) -> Result<Json<Transitions>, ApiError> {
     p.require(Scope::RequestsRead)?;
     let store = state.store();
-    let request = store
-        .get_request(p.workspace_id, id)
+    let request = crate::ops::reads::get_request(&state, &p, id)
         .await?
         .ok_or(DomainError::NotFound("request"))?;
     let rtype = store

@@ -10,7 +10,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use docket_domain::ids::{MemberId, RequestId};
-use docket_domain::request::{plan_delete, plan_update, Patch, RequestPatch, Subject};
+use docket_domain::request::{
+    check_visible, plan_delete, plan_update, Patch, RequestPatch, Subject,
+};
 use docket_domain::workflow::StatusKey;
 use docket_domain::DomainError;
 use serde::Deserialize;
@@ -122,7 +124,10 @@ pub async fn delete(
         .change_request(
             p.workspace_id,
             id,
-            Box::new(move |current, _| plan_delete(&p, current, expected, now).map(Some)),
+            Box::new(move |current, t| {
+                check_visible(&p, current, &t.workflow)?;
+                plan_delete(&p, current, expected, now).map(Some)
+            }),
         )
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)

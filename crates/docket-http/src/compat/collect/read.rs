@@ -25,9 +25,7 @@ pub async fn get(
     p.require(Scope::RequestsRead)?;
     let not_found = || CollectError::NotFound("request not found".into());
     let id: RequestId = raw.parse().map_err(|_| not_found())?;
-    let request = state
-        .store()
-        .get_request(p.workspace_id, id)
+    let request = crate::ops::reads::get_request(&state, &p, id)
         .await?
         .filter(|r| r.deleted_at.is_none() && is_campaign(&r.type_key))
         .ok_or_else(not_found)?;
@@ -100,7 +98,7 @@ pub async fn list(
     let mut seen = 0usize;
     let mut page_items = Vec::new();
     loop {
-        let page = state.store().list_requests(p.workspace_id, &query).await?;
+        let page = crate::ops::reads::list_requests(&state, &p, query.clone()).await?;
         for r in page.items.into_iter().filter(|r| is_campaign(&r.type_key)) {
             if (start..end).contains(&seen) {
                 page_items.push(r);

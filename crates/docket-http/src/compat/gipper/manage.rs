@@ -115,7 +115,7 @@ pub async fn list(
     };
     let mut all: Vec<Request> = Vec::new();
     loop {
-        let page = state.store().list_requests(p.workspace_id, &query).await?;
+        let page = crate::ops::reads::list_requests(&state, &p, query.clone()).await?;
         all.extend(page.items);
         match page.next {
             Some(next) if all.len() < SCAN_CAP => query.after = Some(next),
@@ -240,9 +240,7 @@ async fn by_id(state: &AppState, p: &Principal, raw: &str) -> Result<Request, Gi
     let number: i64 = raw
         .parse()
         .map_err(|_| GipperError::Invalid("id must be an Integer".into()))?;
-    state
-        .store()
-        .request_by_number(p.workspace_id, number)
+    crate::ops::reads::request_by_number(state, p, number)
         .await?
         .filter(|r| r.deleted_at.is_none() && r.type_key.as_str() == TYPE_KEY)
         .ok_or_else(|| GipperError::NotFound("Content request not found".into()))

@@ -27,9 +27,7 @@ pub async fn get(
 ) -> Result<Response, OpenNotesError> {
     p.require(Scope::RequestsRead)?;
     let id = parse_id(&raw)?;
-    let request = state
-        .store()
-        .get_request(p.workspace_id, id)
+    let request = crate::ops::reads::get_request(&state, &p, id)
         .await?
         .filter(is_note_request)
         .ok_or(OpenNotesError::NotFound)?;
@@ -137,7 +135,7 @@ pub async fn list(
     let text = |r: &docket_domain::request::Request, key: &str| {
         r.data.get(key).and_then(Value::as_str).map(str::to_owned)
     };
-    let matching: Vec<_> = listing::all(&state, p.workspace_id, native)
+    let matching: Vec<_> = listing::all(&state, &p, native)
         .await?
         .into_iter()
         .filter(|r| {

@@ -21,9 +21,7 @@ pub async fn get(
     let id: RequestId = raw
         .parse()
         .map_err(|_| ServerOpsError::NotFound("case not found"))?;
-    let request = state
-        .store()
-        .get_request(p.workspace_id, id)
+    let request = crate::ops::reads::get_request(&state, &p, id)
         .await?
         .filter(is_case)
         .ok_or(ServerOpsError::NotFound("case not found"))?;
@@ -75,7 +73,7 @@ pub async fn list(
             _ => {}
         }
     }
-    let page = state.store().list_requests(p.workspace_id, &query).await?;
+    let page = crate::ops::reads::list_requests(&state, &p, query.clone()).await?;
     let mut cases = Vec::with_capacity(page.items.len());
     for r in &page.items {
         cases.push(Case::load(&state, &p, r).await?);

@@ -73,7 +73,7 @@ pub async fn list(
         direction: Direction::Desc,
         ..Default::default()
     };
-    let matching: Vec<_> = listing::all(&state, p.workspace_id, query)
+    let matching: Vec<_> = listing::all(&state, &p, query)
         .await?
         .into_iter()
         .filter(|r| {

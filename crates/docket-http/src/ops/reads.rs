@@ -1,0 +1,90 @@
+//! Reading requests as a principal may see them.
+//!
+//! A request type may show its requests only to their own people
+//! (`docket_domain::workflow::RequestVisibility::Own`); the domain's [`Restriction`] says
+//! what that hides from one caller. Every front end reads through these functions, so a
+//! hidden request is not found in the native API, the product APIs, the change feed, its
+//! stream and the desk alike.
+
+use crate::app::AppState;
+use docket_domain::access::{Principal, Scope};
+use docket_domain::event::Event;
+use docket_domain::ids::RequestId;
+use docket_domain::query::{Page, RequestQuery, Restriction};
+use docket_domain::request::Request;
+use docket_store::StoreError;
+
+/// What `p` may not see in its workspace; `None` (without reading anything) for callers
+/// with `requests:manage`, who see every request.
+pub async fn restriction(
+    state: &AppState,
+    p: &Principal,
+) -> Result<Option<Restriction>, StoreError> {
+    if p.has(Scope::RequestsManage) {
+        return Ok(None);
+    }
+    let types = state.store().list_request_types(p.workspace_id).await?;
+    Ok(Restriction::of(p, &types))
+}
+
+/// A request by id, deleted or not, unless `p` may not see it.
+pub async fn get_request(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+) -> Result<Option<Request>, StoreError> {
+    let found = state.store().get_request(p.workspace_id, id).await?;
+    seen(state, p, found).await
+}
+
+/// A request by its number, deleted or not, unless `p` may not see it.
+pub async fn request_by_number(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+) -> Result<Option<Request>, StoreError> {
+    let found = state
+        .store()
+        .request_by_number(p.workspace_id, number)
+        .await?;
+    seen(state, p, found).await
+}
+
+/// One page of the live requests `query` matches that `p` may see.
+pub async fn list_requests(
+    state: &AppState,
+    p: &Principal,
+    mut query: RequestQuery,
+) -> Result<Page<Request>, StoreError> {
+    query.restricted = restriction(state, p).await?;
+    state.store().list_requests(p.workspace_id, &query).await
+}
+
+/// The workspace's events after `after`, at most `limit`, but those of requests hidden by
+/// `hidden` (from [`restriction`], asked once per feed).
+pub async fn events(
+    state: &AppState,
+    p: &Principal,
+    after: Option<i64>,
+    limit: u32,
+    hidden: Option<&Restriction>,
+) -> Result<Vec<Event>, StoreError> {
+    state
+        .store()
+        .workspace_events(p.workspace_id, after, limit, hidden)
+        .await
+}
+
+async fn seen(
+    state: &AppState,
+    p: &Principal,
+    found: Option<Request>,
+) -> Result<Option<Request>, StoreError> {
+    let Some(request) = found else {
+        return Ok(None);
+    };
+    Ok(match restriction(state, p).await? {
+        Some(r) if r.hides(&request) => None,
+        _ => Some(request),
+    })
+}
