@@ -124,11 +124,12 @@ pub fn parse_url(raw: &str, allow_private: bool) -> Result<String, FieldError> {
 }
 
 /// Whether an address is on the public internet: not loopback, private, link-local,
-/// shared (CGNAT), unspecified, multicast, broadcast or documentation space.
+/// shared (CGNAT), unspecified, multicast, broadcast, documentation, benchmarking
+/// (198.18.0.0/15), IETF protocol (192.0.0.0/24) or reserved (240.0.0.0/4) space.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -137,6 +138,9 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_documentation()
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 0 && c == 0)
+                || a >= 240
                 || a == 0)
         }
         IpAddr::V6(v6) => {
@@ -147,6 +151,7 @@ pub fn is_public(ip: IpAddr) -> bool {
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80) // link local
         }
@@ -284,6 +289,11 @@ mod tests {
             "http://api.localhost/",
             "http://100.64.0.1/",
             "http://0.0.0.0/",
+            "http://198.18.0.1/",
+            "http://198.19.255.254/",
+            "http://192.0.0.8/",
+            "http://240.0.0.1/",
+            "http://[2001:db8::1]/",
         ] {
             let e = parse_url(url, false).expect_err(url);
             assert_eq!(e.code, "private_target", "{url}");
@@ -291,6 +301,7 @@ mod tests {
         }
         assert!(parse_url("https://hooks.example.com/docket", false).is_ok());
         assert!(parse_url("https://93.184.216.34/x", false).is_ok());
+        assert!(parse_url("https://198.20.0.1/x", false).is_ok());
     }
 
     #[test]

@@ -14,7 +14,6 @@ use axum::Router;
 use docket_store::Store;
 use rand::RngCore;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -207,14 +206,14 @@ pub async fn launch(
         let _ = stop.send(true);
     });
     tracing::info!(address = %listener.local_addr()?, "docket is serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = crate::serve::Limits {
+        header_timeout: state.settings().header_timeout(),
+        max_connections: state.settings().max_connections,
+    };
+    crate::serve::serve(listener, app, limits, async move {
         let _ = server_stopping.wait_for(|stop| *stop).await;
     })
-    .await?;
+    .await;
     for worker in background {
         let _ = worker.await;
     }

@@ -32,11 +32,38 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             return Err(ApiError::UnsupportedMediaType);
         }
         let limit = state.settings().body_limit_bytes;
+        if declares_more_than(req.headers(), limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| body_error(e, limit))?;
+        if is_array(&bytes) {
+            return Err(ApiError::Domain(docket_domain::DomainError::invalid(
+                "body",
+                "invalid_type",
+                "the body must be a JSON object",
+            )));
+        }
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Whether a JSON body is an array: every body Docket and the products take is an
+/// object, and serde would otherwise read a struct from an array of its fields
+/// (`[null, null]`).
+pub fn is_array(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// Whether the body's declared `Content-Length` is over `limit`: answered at once, without
+/// waiting for a body that may never come.
+pub fn declares_more_than(headers: &axum::http::HeaderMap, limit: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
 }
 
 /// Parses JSON with the path of the failing field, for precise 422 details. The body must

@@ -18,6 +18,7 @@
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers, and `/docs`.
 //! - [`bootstrap`]: first-start workspace creation.
 //! - [`mail`]: the mailers (SMTP, or a folder).
+//! - [`serve`]: the connection loop (header-read timeout, connection cap, draining).
 //! - [`workers`]: background work beside the server (webhook delivery).
 
 pub mod api;
@@ -36,6 +37,7 @@ pub mod openapi;
 pub mod ops;
 pub mod portal;
 mod portal_files;
+pub mod serve;
 pub mod settings;
 pub mod workers;
 

@@ -12,6 +12,11 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// A request still running after this many seconds is abandoned with 408.
     pub request_timeout_secs: u64,
+    /// A connection that has not sent a request's whole head within this many seconds is
+    /// closed (slow clients that hold connections open, "slowloris").
+    pub header_timeout_secs: u64,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
     /// Sustained requests per second allowed per credential.
     pub rate_limit_per_second: u32,
     /// Requests a credential may make in a burst above the sustained rate.
@@ -164,6 +169,8 @@ impl Default for Settings {
         Self {
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            max_connections: 4096,
             rate_limit_per_second: 50,
             rate_limit_burst: 200,
             webhooks_allow_private: false,
@@ -189,6 +196,10 @@ impl Settings {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
     }
 
     pub fn webhook_timeout(&self) -> Duration {

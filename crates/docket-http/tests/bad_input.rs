@@ -56,6 +56,15 @@ backend_tests! {
         )
         .await
         .expect(400, "invalid_json");
+        raw(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/requests/{id}"),
+            JSON,
+            "[null, null]",
+        )
+        .await
+        .expect(422, "validation_failed");
         raw(&app, Method::POST, "/api/v1/members", JSON, r#"{"email": "#)
             .await
             .expect(400, "invalid_json");

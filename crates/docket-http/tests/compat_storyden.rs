@@ -246,6 +246,12 @@ backend_tests! {
             400,
             "bad_request",
         );
+        // An array of the fields is not an object, even when serde would read one.
+        assert_error(
+            &app.patch(&app.owner_token, &path, json!([null, null])).await,
+            400,
+            "bad_request",
+        );
         assert_error(
             &app.patch(&app.owner_token, &path, json!({"status": "closed"}))
                 .await,

@@ -122,6 +122,10 @@ impl Default for WebhookConfig {
 pub struct HttpConfig {
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Seconds a connection may take to send a request's head before it is closed.
+    pub header_timeout_secs: u64,
+    /// Connections served at once.
+    pub max_connections: usize,
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
     /// The address people and clients reach Docket at, e.g. `https://desk.example.com`;
@@ -154,6 +158,8 @@ impl Default for HttpConfig {
         Self {
             body_limit_bytes: s.body_limit_bytes,
             request_timeout_secs: s.request_timeout_secs,
+            header_timeout_secs: s.header_timeout_secs,
+            max_connections: s.max_connections,
             rate_limit_per_second: s.rate_limit_per_second,
             rate_limit_burst: s.rate_limit_burst,
             public_url: None,
@@ -167,6 +173,8 @@ impl Config {
         Settings {
             body_limit_bytes: self.http.body_limit_bytes,
             request_timeout_secs: self.http.request_timeout_secs,
+            header_timeout_secs: self.http.header_timeout_secs,
+            max_connections: self.http.max_connections,
             rate_limit_per_second: self.http.rate_limit_per_second,
             rate_limit_burst: self.http.rate_limit_burst,
             webhooks_allow_private: self.webhooks.allow_private,
@@ -242,6 +250,12 @@ pub struct Overrides {
     /// Seconds before a request is abandoned with 408.
     #[arg(long, env = "DOCKET_REQUEST_TIMEOUT_SECS", global = true)]
     pub request_timeout_secs: Option<u64>,
+    /// Seconds a connection may take to send a request's head before it is closed.
+    #[arg(long, env = "DOCKET_HEADER_TIMEOUT_SECS", global = true)]
+    pub header_timeout_secs: Option<u64>,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, env = "DOCKET_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
     /// Sustained requests per second per credential.
     #[arg(long, env = "DOCKET_RATE_LIMIT_PER_SECOND", global = true)]
     pub rate_limit_per_second: Option<u32>,
@@ -334,6 +348,8 @@ impl Config {
         set!(migrate <- o.migrate);
         set!(http.body_limit_bytes <- o.body_limit_bytes);
         set!(http.request_timeout_secs <- o.request_timeout_secs);
+        set!(http.header_timeout_secs <- o.header_timeout_secs);
+        set!(http.max_connections <- o.max_connections);
         set!(http.rate_limit_per_second <- o.rate_limit_per_second);
         set!(http.rate_limit_burst <- o.rate_limit_burst);
         set!(webhooks.allow_private <- o.webhooks_allow_private);

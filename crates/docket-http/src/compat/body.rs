@@ -35,6 +35,31 @@ impl BodyError {
     }
 }
 
+/// The raw body of a request, or why it could not be read: larger than the limit
+/// (refused at once when its `Content-Length` says so, before any of it arrives), or
+/// broken off. For the products that parse their bodies themselves (Collect, Gipper).
+pub struct RawBody(pub Result<Bytes, BodyError>);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.settings().body_limit_bytes;
+        if crate::extract::declares_more_than(req.headers(), limit) {
+            return Ok(RawBody(Err(BodyError::TooLarge { limit })));
+        }
+        Ok(RawBody(Bytes::from_request(req, state).await.map_err(
+            |e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    BodyError::TooLarge { limit }
+                } else {
+                    BodyError::Syntax(e.body_text())
+                }
+            },
+        )))
+    }
+}
+
 /// Reads and parses the body of `req`; an empty body counts as `{}` when `empty_is_object`.
 pub async fn read_json<T: DeserializeOwned>(
     req: Request,
@@ -51,6 +76,9 @@ pub async fn read_json<T: DeserializeOwned>(
     let is_json = content_type.as_deref().is_some_and(|m| {
         m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
     });
+    if crate::extract::declares_more_than(req.headers(), limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
     let bytes = Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             BodyError::TooLarge { limit }
@@ -63,6 +91,12 @@ pub async fn read_json<T: DeserializeOwned>(
     }
     if !is_json {
         return Err(BodyError::NotJson);
+    }
+    if crate::extract::is_array(&bytes) {
+        return Err(BodyError::Shape {
+            pointer: String::new(),
+            message: "the body must be a JSON object".to_owned(),
+        });
     }
     parse(&bytes)
 }

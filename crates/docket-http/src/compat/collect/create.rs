@@ -6,8 +6,6 @@ use super::{
     FLAGS_KEY,
 };
 use crate::app::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::link::LinkMode;
@@ -54,9 +52,9 @@ pub struct CreateBody {
 pub async fn create(
     State(state): State<AppState>,
     CollectAuth(p): CollectAuth,
-    body: Result<Bytes, BytesRejection>,
+    crate::compat::body::RawBody(body): crate::compat::body::RawBody,
 ) -> Result<Json<RequestEnvelope>, CollectError> {
-    let body: CreateBody = parse_body(&body.map_err(|e| CollectError::BadRequest(e.body_text()))?)?;
+    let body: CreateBody = parse_body(&body.map_err(CollectError::from_body)?)?;
     let campaign = TypeKey::parse(&body.campaign_id)
         .ok()
         .filter(is_campaign)

@@ -13,6 +13,9 @@ pub enum CollectError {
     /// 400: the request is invalid (malformed body, unknown status, refused move).
     #[error("{0}")]
     BadRequest(String),
+    /// 413: the body is larger than the server's body limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// 401: the API key is missing or wrong.
     #[error("your API key is wrong")]
     Unauthorized,
@@ -49,6 +52,16 @@ impl From<DomainError> for CollectError {
     }
 }
 
+impl CollectError {
+    /// A body that could not be read: too large (413), or broken off (400).
+    pub fn from_body(e: crate::compat::body::BodyError) -> Self {
+        match e {
+            crate::compat::body::BodyError::TooLarge { .. } => CollectError::TooLarge(e.message()),
+            other => CollectError::BadRequest(other.message()),
+        }
+    }
+}
+
 impl From<StoreError> for CollectError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -74,6 +87,7 @@ impl IntoResponse for CollectError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             CollectError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            CollectError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             CollectError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             CollectError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             CollectError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -6,8 +6,6 @@ use super::{
     CollectAuth, CollectError, RequestEnvelope, CONTACT_KEY, FLAGS_KEY,
 };
 use crate::app::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::ids::RequestId;
@@ -34,9 +32,9 @@ pub struct UpdateBody {
 pub async fn update(
     State(state): State<AppState>,
     CollectAuth(p): CollectAuth,
-    body: Result<Bytes, BytesRejection>,
+    crate::compat::body::RawBody(body): crate::compat::body::RawBody,
 ) -> Result<Json<RequestEnvelope>, CollectError> {
-    let body: UpdateBody = parse_body(&body.map_err(|e| CollectError::BadRequest(e.body_text()))?)?;
+    let body: UpdateBody = parse_body(&body.map_err(CollectError::from_body)?)?;
     let id: RequestId = body
         .request_id
         .parse()

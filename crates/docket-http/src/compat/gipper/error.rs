@@ -23,9 +23,24 @@ pub enum GipperError {
     /// 422.
     #[error("{0}")]
     Invalid(String),
+    /// 413: the body is larger than the server's body limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// 500: logged here, never described to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+impl GipperError {
+    /// A body that could not be read: too large (413), or broken off (422).
+    pub fn from_body(e: crate::compat::body::BodyError) -> Self {
+        match e {
+            crate::compat::body::BodyError::TooLarge { .. } => {
+                GipperError::TooLarge(format!("The request is too large: {}", e.message()))
+            }
+            other => GipperError::Invalid(other.message()),
+        }
+    }
 }
 
 impl From<DomainError> for GipperError {
@@ -79,6 +94,7 @@ impl IntoResponse for GipperError {
             GipperError::Forbidden(_) => StatusCode::FORBIDDEN,
             GipperError::NotFound(_) => StatusCode::NOT_FOUND,
             GipperError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            GipperError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GipperError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR

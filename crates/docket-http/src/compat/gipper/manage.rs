@@ -5,8 +5,8 @@ use super::{
     GipperError, RECIPIENT_KEY, TYPE_KEY,
 };
 use crate::app::AppState;
+use crate::compat::body::{BodyError, RawBody};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
@@ -168,14 +168,14 @@ fn required(name: &str, value: Option<String>) -> Result<String, GipperError> {
         .ok_or_else(|| GipperError::Invalid(format!("Missing parameter content_request[{name}]")))
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, GipperError> {
-    body.map_err(|e| GipperError::Invalid(e.body_text()))
+fn body_bytes(body: Result<Bytes, BodyError>) -> Result<Bytes, GipperError> {
+    body.map_err(GipperError::from_body)
 }
 
 pub async fn create(
     State(state): State<AppState>,
     GipperAuth(p): GipperAuth,
-    body: Result<Bytes, BytesRejection>,
+    RawBody(body): RawBody,
 ) -> Result<Json<ContentRequest>, GipperError> {
     let body: Envelope<CreateFields> = parse_body(&body_bytes(body)?)?;
     let fields = body
@@ -250,7 +250,7 @@ pub async fn update(
     State(state): State<AppState>,
     GipperAuth(p): GipperAuth,
     raw: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    RawBody(body): RawBody,
 ) -> Result<Json<ContentRequest>, GipperError> {
     let Path(raw) = raw.map_err(|_| GipperError::NotFound("Content request not found".into()))?;
     p.require(Scope::RequestsRead)?;

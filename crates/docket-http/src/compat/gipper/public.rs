@@ -4,8 +4,6 @@
 
 use super::{parse_body, ContentRequest, GipperError, User, MEDIA_KEY, TYPE_KEY};
 use crate::app::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -93,11 +91,11 @@ pub struct CompleteBody {
 pub async fn complete(
     State(state): State<AppState>,
     raw: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    crate::compat::body::RawBody(body): crate::compat::body::RawBody,
 ) -> Result<Json<Value>, GipperError> {
     let Path(raw) = raw.map_err(|_| not_found())?;
     let (token, link, _) = linked(&state, &raw).await?;
-    let bytes = body.map_err(|e| GipperError::Invalid(e.body_text()))?;
+    let bytes = body.map_err(GipperError::from_body)?;
     let body: CompleteBody = parse_body(&bytes)?;
     let files = body
         .media_files
