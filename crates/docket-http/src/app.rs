@@ -115,7 +115,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(api)
         .merge(signed_downloads)
-        .merge(compat::router(&limit))
+        .merge(compat::router(&state, &limit))
         .merge(desk::router().layer(axum::middleware::from_fn(pages::desk_headers)))
         .merge(crate::portal::router().layer(axum::middleware::from_fn(pages::portal_headers)))
         .merge(health::router())

@@ -310,3 +310,31 @@ backend_tests! {
         r.expect(401, "unauthorized");
     }
 }
+
+backend_tests! {
+    #[tokio::test]
+    async fn the_product_apis_creates_honour_the_key_too() {
+        let app = spawn_app().await;
+        for (path, body) in [
+            (
+                "/v1/request",
+                json!({"campaignId": "collect", "contact": {"email": "ada@example.com", "firstName": "Ada"}}),
+            ),
+            ("/cases", json!({"title": "Spam wave"})),
+        ] {
+            let first = app
+                .send(keyed(&app, &app.owner_token, path, &format!("once-{path}"), &body))
+                .await;
+            assert!(first.status.is_success(), "{path}: {}", first.body);
+            assert_eq!(first.header("idempotent-replayed"), None);
+            let again = app
+                .send(keyed(&app, &app.owner_token, path, &format!("once-{path}"), &body))
+                .await;
+            assert_eq!(again.status, first.status, "{path}");
+            assert_eq!(again.header("idempotent-replayed"), Some("true"), "{path}");
+            assert_eq!(again.body, first.body, "{path}: the same answer");
+        }
+        let all = app.list_all(&app.owner_token, "").await;
+        assert_eq!(all.len(), 2, "each create ran once: {all:?}");
+    }
+}

@@ -28,9 +28,9 @@ use axum::Router;
 /// Every product's routes. Each credential has one rate budget across all the APIs.
 /// Open Notes, ServerOps and Storyden answer 429 in their own error body; Collect and
 /// Gipper document the status but no body, so theirs is the native envelope.
-pub fn router(limit: &RateLimit) -> Router<AppState> {
+pub fn router(state: &AppState, limit: &RateLimit) -> Router<AppState> {
     let documented_status_only = Router::new()
-        .merge(collect::router())
+        .merge(collect::router(state))
         .merge(gipper::router())
         .layer(axum::middleware::from_fn_with_state(
             limit.clone(),
@@ -39,6 +39,6 @@ pub fn router(limit: &RateLimit) -> Router<AppState> {
     Router::new()
         .merge(documented_status_only)
         .merge(opennotes::router(limit))
-        .merge(serverops::router(limit))
+        .merge(serverops::router(state, limit))
         .merge(storyden::router(limit))
 }

@@ -43,6 +43,16 @@ pub async fn guard(state: AppState, req: Request, next: Next) -> Response {
     }
 }
 
+/// [`guard`] as a layer of its own, for the product APIs whose create routes honour
+/// `Idempotency-Key` (Collect's `POST /v1/request`, ServerOps' `POST /cases`).
+pub async fn layer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    guard(state, req, next).await
+}
+
 async fn run(
     state: AppState,
     key: HeaderValue,

@@ -36,9 +36,17 @@ use docket_domain::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/v1/request", post(create::create).patch(update::update))
+        .route(
+            "/v1/request",
+            post(create::create)
+                .patch(update::update)
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::middleware::idempotency::layer,
+                )),
+        )
         .route("/v1/requests", get(read::list))
         .route("/v1/requests/{id}", get(read::get))
         .route("/v1/campaigns", get(read::campaigns))
