@@ -5,6 +5,7 @@ mod admin;
 mod config;
 mod transfer;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
 use tokio::net::TcpListener;
@@ -51,27 +52,37 @@ enum Command {
     },
 }
 
+/// Runs the command; a failure is printed as one readable line (with its causes), never
+/// as a debug dump or a backtrace, and exits with status 1.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(&cli.overrides)?;
     init_tracing(config.log_json);
     match cli.command {
         Command::Serve => serve(config).await,
-        Command::Admin(cmd) => {
-            admin::run(docket_store::open(&config.store()).await?.as_ref(), cmd).await
-        }
+        Command::Admin(cmd) => admin::run(open_store(&config).await?.as_ref(), cmd).await,
         Command::Migrate => {
             docket_store::migrate(&config.store()).await?;
             println!("database is at the current schema");
             Ok(())
         }
         Command::Export { workspace, output } => {
-            let store = docket_store::open(&config.store()).await?;
+            let store = open_store(&config).await?;
             transfer::export(store.as_ref(), workspace.as_deref(), output.as_deref()).await
         }
         Command::Import { file } => {
-            let store = docket_store::open(&config.store()).await?;
+            let store = open_store(&config).await?;
             transfer::import(store.as_ref(), &file).await
         }
         Command::Config => {
@@ -82,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = docket_store::open(&config.store()).await?;
+    let store = open_store(&config).await?;
     let admin_token = std::env::var("DOCKET_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
@@ -106,9 +117,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 made.secret.expose()
             );
         }
+    } else if admin_token.is_some() {
+        tracing::warn!(
+            "DOCKET_ADMIN_TOKEN is ignored: the database already has a workspace (it is read \
+             only on the first start; issue tokens with `docket admin issue-token`)"
+        );
     }
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
     docket_http::launch(config.settings(), store, listener, shutdown_signal()).await
+}
+
+/// Opens the configured database, naming it (password redacted) and the data directory
+/// when that fails.
+async fn open_store(config: &Config) -> anyhow::Result<std::sync::Arc<dyn docket_store::Store>> {
+    let store = config.store();
+    let url = store.database_url.clone().map_or_else(
+        || format!("sqlite in {}", store.data_dir.display()),
+        |u| docket_store::redact(&u),
+    );
+    docket_store::open(&store)
+        .await
+        .with_context(|| format!("opening the database ({url})"))
 }
 
 /// Resolves on SIGINT or SIGTERM; the server then drains in-flight requests.
