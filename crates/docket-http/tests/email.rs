@@ -306,7 +306,8 @@ backend_tests! {
         )
         .await;
         let mut files = Vec::new();
-        for _ in 0..100 {
+        // Up to 15 s: the mail worker's pass waits behind the rest of a loaded test run.
+        for _ in 0..300 {
             files = std::fs::read_dir(folder.path())
                 .unwrap()
                 .map(|e| e.unwrap().path())
