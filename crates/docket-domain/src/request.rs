@@ -861,15 +861,7 @@ mod tests {
     fn members_cannot_edit_or_assign_other_peoples_requests() {
         let owner = principal(Role::Owner);
         let r = filed_by(&owner);
-        let other = Principal::for_token(
-            owner.workspace_id,
-            Some(Acting {
-                id: MemberId::new(),
-                role: Role::Member,
-            }),
-            None,
-            ScopeSet::empty(),
-        );
+        let other = member_of(&owner);
         let edit = RequestPatch {
             title: Some("mine now".into()),
             ..Default::default()
@@ -918,6 +910,19 @@ mod tests {
         .is_some());
     }
 
+    /// A new member of `p`'s workspace.
+    fn member_of(p: &Principal) -> Principal {
+        Principal::for_token(
+            p.workspace_id,
+            Some(Acting {
+                id: MemberId::new(),
+                role: Role::Member,
+            }),
+            None,
+            ScopeSet::empty(),
+        )
+    }
+
     fn claimable(w: Workflow) -> Workflow {
         Workflow::new(crate::workflow::WorkflowInput {
             statuses: w.statuses().to_vec(),
@@ -932,15 +937,7 @@ mod tests {
     fn requests_of_a_type_seen_by_their_own_people_are_not_found_by_others() {
         let owner = principal(Role::Owner);
         let r = filed_by(&owner);
-        let member = Principal::for_token(
-            owner.workspace_id,
-            Some(Acting {
-                id: MemberId::new(),
-                role: Role::Member,
-            }),
-            None,
-            ScopeSet::empty(),
-        );
+        let member = member_of(&owner);
         let private = Workflow::storyden_report();
         let edit = || RequestPatch {
             title: Some("rewritten".into()),

@@ -43,6 +43,14 @@ pub async fn guard(state: AppState, req: Request, next: Next) -> Response {
     }
 }
 
+/// `route` with `Idempotency-Key` honoured on its POST (see [`layer`]).
+pub fn keyed(
+    state: &AppState,
+    route: axum::routing::MethodRouter<AppState>,
+) -> axum::routing::MethodRouter<AppState> {
+    route.layer(axum::middleware::from_fn_with_state(state.clone(), layer))
+}
+
 /// [`guard`] as a layer of its own, for the product APIs whose create routes honour
 /// `Idempotency-Key` (Collect's `POST /v1/request`, ServerOps' `POST /cases`).
 pub async fn layer(

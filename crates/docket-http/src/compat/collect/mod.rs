@@ -36,16 +36,13 @@ use docket_domain::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::middleware::idempotency;
+
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/v1/request",
-            post(create::create)
-                .patch(update::update)
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    crate::middleware::idempotency::layer,
-                )),
+            idempotency::keyed(state, post(create::create).patch(update::update)),
         )
         .route("/v1/requests", get(read::list))
         .route("/v1/requests/{id}", get(read::get))

@@ -30,16 +30,13 @@ use docket_domain::access::Principal;
 use docket_domain::request::Request;
 use serde::Serialize;
 
+use crate::middleware::idempotency;
+
 pub fn router(state: &AppState, limit: &RateLimit) -> Router<AppState> {
     Router::new()
         .route(
             "/cases",
-            get(read::list)
-                .post(write::create)
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    crate::middleware::idempotency::layer,
-                )),
+            idempotency::keyed(state, get(read::list).post(write::create)),
         )
         .route("/cases/{id}", get(read::get).patch(write::update))
         .method_not_allowed_fallback(|| async { ServerOpsError::MethodNotAllowed })
