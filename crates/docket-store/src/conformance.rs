@@ -3178,7 +3178,7 @@ pub async fn the_change_feed_holds_every_event_of_a_workspace_in_order(store: Ar
     );
 }
 
-fn new_webhook(ws: WorkspaceId, url: &str, types: &[EventKind]) -> Webhook {
+pub fn new_webhook(ws: WorkspaceId, url: &str, types: &[EventKind]) -> Webhook {
     let at = now();
     Webhook {
         id: WebhookId::new(),

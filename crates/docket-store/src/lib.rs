@@ -272,6 +272,85 @@ pub enum Imported {
         workspace_id: WorkspaceId,
         policy: FilePolicy,
     },
+    /// A member's desk password, as its argon2id hash.
+    Password {
+        workspace_id: WorkspaceId,
+        member_id: MemberId,
+        hash: String,
+    },
+    Link(Box<PublicLink>),
+    ExternalKey {
+        workspace_id: WorkspaceId,
+        request_id: RequestId,
+        key: ExternalKey,
+    },
+    /// A due-date notice already sent, so it is not sent again.
+    Notice {
+        workspace_id: WorkspaceId,
+        notice: DueNotice,
+    },
+    EmailTemplate {
+        workspace_id: WorkspaceId,
+        template: Template,
+        updated_at: Timestamp,
+    },
+    /// A queued, sent or failed email.
+    Email(Box<StoredEmail>),
+    /// Events the email planner has not looked at yet. Imported events are never planned
+    /// (their emails, sent or queued, travel as [`Imported::Email`]) except these.
+    PendingMail {
+        workspace_id: WorkspaceId,
+        events: Vec<EventId>,
+    },
+    /// A webhook, its secret as stored. An import starts it after the newest stored event:
+    /// what it had not yet turned into deliveries travels as pending deliveries.
+    /// `after_seq` is the source's cursor, read by an export and ignored by an import.
+    Webhook {
+        webhook: Box<Webhook>,
+        after_seq: i64,
+    },
+    Delivery {
+        workspace_id: WorkspaceId,
+        delivery: Box<Delivery>,
+    },
+}
+
+/// The records [`Store::export_records`] reads, besides those with methods of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    Passwords,
+    Links,
+    ExternalKeys,
+    Notices,
+    EmailTemplates,
+    Emails,
+    /// One [`Imported::PendingMail`] (or none).
+    PendingMail,
+    Webhooks,
+    Deliveries,
+}
+
+/// A due-date notice recorded for a request (`kind`: `overdue` or `reminder:<minutes>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueNotice {
+    pub request_id: RequestId,
+    pub due_at: Timestamp,
+    pub kind: String,
+    pub created_at: Timestamp,
+}
+
+/// An email as the outbox keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEmail {
+    pub id: String,
+    pub email: NewEmail,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
 }
 
 /// Everything Docket persists. Every method is scoped to a workspace where the data is;
@@ -665,6 +744,15 @@ pub trait Store: Send + Sync + 'static {
         after: Option<RequestId>,
         limit: u32,
     ) -> Result<Vec<Request>>;
+    /// Up to `limit` records of `kind` of a workspace, skipping the first `offset`, in a
+    /// fixed order (so an export is the same every time).
+    async fn export_records(
+        &self,
+        ws: WorkspaceId,
+        kind: RecordKind,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Imported>>;
     /// Stores one exported record as it is; a request also moves the workspace's next
     /// number past its own. Conflicts (an existing slug, email, key) are refused as usual.
     async fn import(&self, record: Imported) -> Result<()>;

@@ -1,21 +1,34 @@
 //! The portable export format: one JSON object per line, readable by any backend.
 //!
-//! The lines of one workspace come in dependency order — the workspace, its members, its
-//! tokens, its request types, its file policy, each request with its timeline, then its
-//! file records — so an import can store each line as it reads it. Files travel as records
+//! The lines of one workspace come in dependency order — the workspace, its members and
+//! their passwords, its tokens, its request types, its file policy and email templates,
+//! each request with its timeline, the events the email planner has not read yet, its file
+//! records, public links, external keys, due-date notices sent, emails, then its webhooks
+//! and their deliveries — so an import can store each line as it reads it. Secrets travel
+//! as the database keeps them: token and password hashes, link tokens, webhook secrets.
+//! Not exported: desk sessions (people sign in again), idempotency keys (a retry window of
+//! a day) and the server-wide signing key (download links already handed out stop working).
+//! What a webhook had not yet turned into deliveries is exported as pending deliveries, and
+//! an imported webhook starts after the newest event, so no event is sent twice or lost. Files travel as records
 //! only: their bytes stay in the blob store, which is copied on its own (a directory or a
 //! bucket). Timestamps are microseconds since the epoch, the
 //! precision every backend stores, so a round trip is exact. Backend-private values (an
 //! event's `seq`, the workspace's next number) are not exported: the importing backend
 //! assigns them, keeping the order and continuing after the highest number.
 
-use crate::{Imported, Result, Store, StoreError};
+use crate::{
+    DueNotice, ExternalKey, Imported, NewEmail, RecordKind, Result, Store, StoreError, StoredEmail,
+};
+use docket_domain::email::Template;
 use docket_domain::event::{Actor, Event, EventKind, FieldChange};
 use docket_domain::file::{FileId, FileName, FilePolicy, FileRecord, Uploader, Visibility};
-use docket_domain::ids::{EventId, MemberId, RequestId, RequestTypeId, TokenId, WorkspaceId};
+use docket_domain::ids::{DeliveryId, EventId, MemberId, RequestId, RequestTypeId, TokenId};
+use docket_domain::ids::{WebhookId, WorkspaceId};
+use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::request::{Request, RequestType, Subject, TypeKey};
 use docket_domain::token::{Token, TokenHash};
+use docket_domain::webhook::{Attempt, Delivery, DeliveryState, Webhook, WebhookState};
 use docket_domain::workflow::{StatusKey, Workflow, WorkflowInput};
 use docket_domain::workspace::Workspace;
 use docket_domain::{from_micros, Timestamp};
@@ -74,6 +87,105 @@ pub enum Line {
     },
     Request(Box<RequestLine>),
     File(Box<FileLine>),
+    /// A member's desk password: its argon2id hash.
+    Password {
+        workspace_id: Uuid,
+        member_id: Uuid,
+        hash: String,
+    },
+    EmailTemplate {
+        workspace_id: Uuid,
+        name: String,
+        subject: String,
+        body: String,
+        updated_at: i64,
+    },
+    /// Events the email planner had not read yet: an import plans them, and no other.
+    PendingMail {
+        workspace_id: Uuid,
+        events: Vec<Uuid>,
+    },
+    Link {
+        id: Uuid,
+        workspace_id: Uuid,
+        request_id: Uuid,
+        /// The token as stored: the link keeps working after the move.
+        token: String,
+        mode: String,
+        expires_at: Option<i64>,
+        revoked_at: Option<i64>,
+        used_count: i64,
+        created_at: i64,
+    },
+    /// A name a client gave a request (Open Notes' `request_id`).
+    ExternalKey {
+        workspace_id: Uuid,
+        request_id: Uuid,
+        key_space: String,
+        key: String,
+    },
+    /// A due-date notice already sent (`overdue` or `reminder:<minutes>`).
+    Notice {
+        workspace_id: Uuid,
+        request_id: Uuid,
+        due_at: i64,
+        kind: String,
+        created_at: i64,
+    },
+    Email(Box<EmailLine>),
+    Webhook(Box<WebhookLine>),
+    Delivery(Box<DeliveryLine>),
+}
+
+/// An email queued, sent or failed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailLine {
+    pub id: String,
+    pub workspace_id: Uuid,
+    pub request_id: Uuid,
+    pub event_id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<i64>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A webhook with its signing secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookLine {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub description: String,
+    pub state: String,
+    pub paused_reason: Option<String>,
+    pub secret: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One event to send to one webhook, with the attempts made so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryLine {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub webhook_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub request_id: Uuid,
+    pub state: String,
+    pub attempts: Vec<Attempt>,
+    pub next_attempt_at: Option<i64>,
+    pub created_at: i64,
 }
 
 /// A file record; the bytes are in the blob store under `storage_key`.
@@ -162,6 +274,7 @@ pub async fn export_workspace(
             created_at: micros(m.created_at),
         })?;
     }
+    records(store, id, RecordKind::Passwords, &mut emit).await?;
     for t in store.list_tokens(id, None).await? {
         emit(Line::Token {
             id: t.id.0,
@@ -195,6 +308,7 @@ pub async fn export_workspace(
             allowed_types: policy.allowed_types,
         })?;
     }
+    records(store, id, RecordKind::EmailTemplates, &mut emit).await?;
     let mut after = None;
     loop {
         let page = store.export_requests(id, after, PAGE).await?;
@@ -241,6 +355,7 @@ pub async fn export_workspace(
             })))?;
         }
     }
+    records(store, id, RecordKind::PendingMail, &mut emit).await?;
     let mut after = None;
     loop {
         let page = store.list_files(id, None, after, PAGE).await?;
@@ -262,10 +377,232 @@ pub async fn export_workspace(
             })))?;
         }
     }
+    for kind in [
+        RecordKind::Links,
+        RecordKind::ExternalKeys,
+        RecordKind::Notices,
+        RecordKind::Emails,
+    ] {
+        records(store, id, kind, &mut emit).await?;
+    }
+    webhooks(store, id, &mut emit).await
+}
+
+/// Every record of `kind`, page by page.
+async fn records(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    kind: RecordKind,
+    emit: &mut impl FnMut(Line) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut offset = 0;
+    loop {
+        let page = store.export_records(ws, kind, offset, PAGE).await?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        offset += page.len() as u64;
+        for record in page {
+            emit(Line::of(record)?)?;
+        }
+    }
+}
+
+/// The webhooks, their deliveries, and a pending delivery for each event a webhook has not
+/// turned into deliveries yet (what the outbox step would queue next): an imported webhook
+/// starts after the newest event, so this is how those events still reach it.
+async fn webhooks(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    emit: &mut impl FnMut(Line) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut hooks = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = store
+            .export_records(ws, RecordKind::Webhooks, offset, PAGE)
+            .await?;
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as u64;
+        for record in page {
+            if let Imported::Webhook { webhook, after_seq } = &record {
+                hooks.push(((**webhook).clone(), *after_seq));
+            }
+            emit(Line::of(record)?)?;
+        }
+    }
+    records(store, ws, RecordKind::Deliveries, emit).await?;
+    let mut planned = Vec::new();
+    for (hook, after_seq) in hooks {
+        let mut after = after_seq;
+        loop {
+            let events = store.workspace_events(ws, Some(after), PAGE, None).await?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
+            planned.extend(
+                events
+                    .into_iter()
+                    .filter(|e| hook.wants(e.kind))
+                    .map(|e| Delivery {
+                        id: DeliveryId::new(),
+                        webhook_id: hook.id,
+                        event_id: e.id,
+                        event_type: e.kind,
+                        request_id: e.request_id,
+                        state: DeliveryState::Pending,
+                        attempts: Vec::new(),
+                        next_attempt_at: Some(e.at),
+                        created_at: e.at,
+                    }),
+            );
+        }
+    }
+    planned.sort_by_key(|d| d.id.0);
+    for delivery in planned {
+        emit(Line::of(Imported::Delivery {
+            workspace_id: ws,
+            delivery: Box::new(delivery),
+        })?)?;
+    }
     Ok(())
 }
 
 impl Line {
+    /// The record's name, as in the file's `record` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Line::Workspace { .. } => "workspace",
+            Line::Member { .. } => "member",
+            Line::Token { .. } => "token",
+            Line::RequestType { .. } => "request_type",
+            Line::FilePolicy { .. } => "file_policy",
+            Line::Request(_) => "request",
+            Line::File(_) => "file",
+            Line::Password { .. } => "password",
+            Line::EmailTemplate { .. } => "email_template",
+            Line::PendingMail { .. } => "pending_mail",
+            Line::Link { .. } => "link",
+            Line::ExternalKey { .. } => "external_key",
+            Line::Notice { .. } => "notice",
+            Line::Email(_) => "email",
+            Line::Webhook(_) => "webhook",
+            Line::Delivery(_) => "delivery",
+        }
+    }
+
+    /// The line of a record read by [`Store::export_records`].
+    fn of(record: Imported) -> anyhow::Result<Line> {
+        Ok(match record {
+            Imported::Password {
+                workspace_id,
+                member_id,
+                hash,
+            } => Line::Password {
+                workspace_id: workspace_id.0,
+                member_id: member_id.0,
+                hash,
+            },
+            Imported::Link(l) => Line::Link {
+                id: l.id.0,
+                workspace_id: l.workspace_id.0,
+                request_id: l.request_id.0,
+                token: l.token.as_str().to_owned(),
+                mode: l.mode.as_str().to_owned(),
+                expires_at: l.expires_at.map(micros),
+                revoked_at: l.revoked_at.map(micros),
+                used_count: l.used_count,
+                created_at: micros(l.created_at),
+            },
+            Imported::ExternalKey {
+                workspace_id,
+                request_id,
+                key,
+            } => Line::ExternalKey {
+                workspace_id: workspace_id.0,
+                request_id: request_id.0,
+                key_space: key.space,
+                key: key.key,
+            },
+            Imported::Notice {
+                workspace_id,
+                notice,
+            } => Line::Notice {
+                workspace_id: workspace_id.0,
+                request_id: notice.request_id.0,
+                due_at: micros(notice.due_at),
+                kind: notice.kind,
+                created_at: micros(notice.created_at),
+            },
+            Imported::EmailTemplate {
+                workspace_id,
+                template,
+                updated_at,
+            } => Line::EmailTemplate {
+                workspace_id: workspace_id.0,
+                name: template.name,
+                subject: template.subject,
+                body: template.body,
+                updated_at: micros(updated_at),
+            },
+            Imported::Email(e) => Line::Email(Box::new(EmailLine {
+                id: e.id,
+                workspace_id: e.email.workspace_id.0,
+                request_id: e.email.request_id.0,
+                event_id: e.email.event_id.0,
+                recipient: e.email.to,
+                subject: e.email.subject,
+                body: e.email.body,
+                state: e.state,
+                attempts: e.attempts,
+                last_error: e.last_error,
+                next_attempt_at: e.next_attempt_at.map(micros),
+                created_at: micros(e.created_at),
+                sent_at: e.sent_at.map(micros),
+            })),
+            Imported::PendingMail {
+                workspace_id,
+                events,
+            } => Line::PendingMail {
+                workspace_id: workspace_id.0,
+                events: events.into_iter().map(|e| e.0).collect(),
+            },
+            Imported::Webhook { webhook: w, .. } => Line::Webhook(Box::new(WebhookLine {
+                id: w.id.0,
+                workspace_id: w.workspace_id.0,
+                url: w.url,
+                event_types: w
+                    .event_types
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect(),
+                description: w.description,
+                state: w.state.as_str().to_owned(),
+                paused_reason: w.paused_reason,
+                secret: w.secret,
+                created_at: micros(w.created_at),
+                updated_at: micros(w.updated_at),
+            })),
+            Imported::Delivery {
+                workspace_id,
+                delivery: d,
+            } => Line::Delivery(Box::new(DeliveryLine {
+                id: d.id.0,
+                workspace_id: workspace_id.0,
+                webhook_id: d.webhook_id.0,
+                event_id: d.event_id.0,
+                event_type: d.event_type.as_str().to_owned(),
+                request_id: d.request_id.0,
+                state: d.state.as_str().to_owned(),
+                attempts: d.attempts,
+                next_attempt_at: d.next_attempt_at.map(micros),
+                created_at: micros(d.created_at),
+            })),
+            other => anyhow::bail!("not a record export_records reads: {other:?}"),
+        })
+    }
+
     /// Parses the line into domain values, checking each as the API would.
     pub fn into_imported(self) -> Result<Imported> {
         Ok(match self {
@@ -381,6 +718,151 @@ impl Line {
                     storage_key: f.storage_key,
                     created_at: from_micros(f.created_at),
                 }))
+            }
+            Line::Password {
+                workspace_id,
+                member_id,
+                hash,
+            } => Imported::Password {
+                workspace_id: WorkspaceId(workspace_id),
+                member_id: MemberId(member_id),
+                hash,
+            },
+            Line::EmailTemplate {
+                workspace_id,
+                name,
+                subject,
+                body,
+                updated_at,
+            } => Imported::EmailTemplate {
+                workspace_id: WorkspaceId(workspace_id),
+                template: Template {
+                    name,
+                    subject,
+                    body,
+                },
+                updated_at: from_micros(updated_at),
+            },
+            Line::PendingMail {
+                workspace_id,
+                events,
+            } => Imported::PendingMail {
+                workspace_id: WorkspaceId(workspace_id),
+                events: events.into_iter().map(EventId).collect(),
+            },
+            Line::Link {
+                id,
+                workspace_id,
+                request_id,
+                token,
+                mode,
+                expires_at,
+                revoked_at,
+                used_count,
+                created_at,
+            } => Imported::Link(Box::new(PublicLink {
+                id: LinkId(id),
+                workspace_id: WorkspaceId(workspace_id),
+                request_id: RequestId(request_id),
+                token: LinkToken::parse(&token).ok_or_else(|| bad("link token", "malformed"))?,
+                mode: LinkMode::parse(&mode).ok_or_else(|| bad("link mode", &mode))?,
+                expires_at: expires_at.map(from_micros),
+                revoked_at: revoked_at.map(from_micros),
+                used_count,
+                created_at: from_micros(created_at),
+            })),
+            Line::ExternalKey {
+                workspace_id,
+                request_id,
+                key_space,
+                key,
+            } => Imported::ExternalKey {
+                workspace_id: WorkspaceId(workspace_id),
+                request_id: RequestId(request_id),
+                key: ExternalKey {
+                    space: key_space,
+                    key,
+                },
+            },
+            Line::Notice {
+                workspace_id,
+                request_id,
+                due_at,
+                kind,
+                created_at,
+            } => Imported::Notice {
+                workspace_id: WorkspaceId(workspace_id),
+                notice: DueNotice {
+                    request_id: RequestId(request_id),
+                    due_at: from_micros(due_at),
+                    kind,
+                    created_at: from_micros(created_at),
+                },
+            },
+            Line::Email(e) => {
+                let e = *e;
+                if !matches!(e.state.as_str(), "pending" | "sent" | "failed") {
+                    return Err(bad("email state", &e.state));
+                }
+                Imported::Email(Box::new(StoredEmail {
+                    id: e.id,
+                    email: NewEmail {
+                        workspace_id: WorkspaceId(e.workspace_id),
+                        request_id: RequestId(e.request_id),
+                        event_id: EventId(e.event_id),
+                        to: e.recipient,
+                        subject: e.subject,
+                        body: e.body,
+                    },
+                    state: e.state,
+                    attempts: e.attempts,
+                    last_error: e.last_error,
+                    next_attempt_at: e.next_attempt_at.map(from_micros),
+                    created_at: from_micros(e.created_at),
+                    sent_at: e.sent_at.map(from_micros),
+                }))
+            }
+            Line::Webhook(w) => {
+                let w = *w;
+                Imported::Webhook {
+                    webhook: Box::new(Webhook {
+                        id: WebhookId(w.id),
+                        workspace_id: WorkspaceId(w.workspace_id),
+                        url: w.url,
+                        event_types: w
+                            .event_types
+                            .iter()
+                            .map(|k| EventKind::parse(k).ok_or_else(|| bad("event type", k)))
+                            .collect::<Result<_>>()?,
+                        description: w.description,
+                        state: WebhookState::parse(&w.state)
+                            .ok_or_else(|| bad("webhook state", &w.state))?,
+                        paused_reason: w.paused_reason,
+                        secret: w.secret,
+                        created_at: from_micros(w.created_at),
+                        updated_at: from_micros(w.updated_at),
+                    }),
+                    after_seq: 0,
+                }
+            }
+            Line::Delivery(d) => {
+                let d = *d;
+                Imported::Delivery {
+                    workspace_id: WorkspaceId(d.workspace_id),
+                    delivery: Box::new(Delivery {
+                        id: DeliveryId(d.id),
+                        webhook_id: WebhookId(d.webhook_id),
+                        event_id: EventId(d.event_id),
+                        event_type: EventKind::parse(&d.event_type)
+                            .ok_or_else(|| bad("event type", &d.event_type))?,
+                        request_id: RequestId(d.request_id),
+                        state: DeliveryState::parse(&d.state)
+                            .ok_or_else(|| bad("delivery state", &d.state))?,
+                        attempts: d.attempts,
+                        next_attempt_at: d.next_attempt_at.map(from_micros),
+                        created_at: from_micros(d.created_at),
+                    }),
+                }
             }
             Line::Request(r) => {
                 let r = *r;

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use docket_store::portable::{export_workspace, Line};
 use docket_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
@@ -34,9 +35,11 @@ pub async fn export(
     let progress = ProgressBar::new_spinner().with_style(ProgressStyle::with_template(
         "{spinner} {msg}: {pos} records ({per_sec})",
     )?);
+    let mut written = BTreeMap::new();
     for ws in &workspaces {
         progress.set_message(format!("exporting {}", ws.slug));
         export_workspace(store, ws, |line| {
+            *written.entry(line.kind()).or_default() += 1;
             serde_json::to_writer(&mut writer, &line)?;
             writer.write_all(b"\n")?;
             progress.inc(1);
@@ -46,7 +49,8 @@ pub async fn export(
         .with_context(|| format!("exporting workspace {}", ws.slug))?;
     }
     writer.flush()?;
-    progress.finish_with_message(format!("exported {} workspace(s)", workspaces.len()));
+    progress.finish_and_clear();
+    eprintln!("exported {}", summary(&written));
     Ok(())
 }
 
@@ -57,6 +61,7 @@ pub async fn import(store: &dyn Store, path: &Path) -> anyhow::Result<()> {
     let progress = ProgressBar::new(total).with_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} records ({per_sec}, {eta} left)",
     )?);
+    let mut written = BTreeMap::new();
     for (n, line) in BufReader::new(open()?).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
         if line.trim().is_empty() {
@@ -65,6 +70,7 @@ pub async fn import(store: &dyn Store, path: &Path) -> anyhow::Result<()> {
         }
         let record: Line = serde_json::from_str(&line)
             .with_context(|| format!("{}:{}: not an export record", path.display(), n + 1))?;
+        let kind = record.kind();
         let imported = record
             .into_imported()
             .with_context(|| format!("{}:{}", path.display(), n + 1))?;
@@ -72,8 +78,23 @@ pub async fn import(store: &dyn Store, path: &Path) -> anyhow::Result<()> {
             .import(imported)
             .await
             .with_context(|| format!("{}:{}: storing the record", path.display(), n + 1))?;
+        *written.entry(kind).or_default() += 1;
         progress.inc(1);
     }
-    progress.finish();
+    progress.finish_and_clear();
+    eprintln!("imported {}", summary(&written));
     Ok(())
+}
+
+/// "2 workspace, 4 member, ..." in the file's order of kinds, or "nothing".
+fn summary(counts: &BTreeMap<&'static str, u64>) -> String {
+    if counts.is_empty() {
+        return "nothing".into();
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    format!(
+        "{} records: {}",
+        counts.values().sum::<u64>(),
+        parts.join(", ")
+    )
 }

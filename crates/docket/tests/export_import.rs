@@ -1,28 +1,34 @@
 //! `docket export` / `docket import` round trips: SQLite → PostgreSQL → SQLite through the
 //! real binary, and each export is byte-for-byte the one before it, so every workspace,
 //! member, token, type, request (deleted ones included), timeline event, file record and
-//! file policy arrived as it left. Numbering continues after the highest imported number.
+//! file policy, password, public link, external key, due-date notice, email template,
+//! email, webhook and delivery arrived as it left; after the move nothing is sent twice
+//! and nothing waiting is lost. Numbering continues after the highest imported number.
 
+use chrono::TimeDelta;
 use docket_domain::access::Role;
-use docket_domain::event::Actor;
+use docket_domain::email::Template;
+use docket_domain::event::{Actor, EventKind};
 use docket_domain::file::{FilePolicy, Uploader, Visibility};
-use docket_domain::link::LinkId;
+use docket_domain::link::{LinkId, LinkMode};
 use docket_domain::now;
-use docket_domain::request::{plan_delete, NewRequest, RequestPatch, TypeKey};
+use docket_domain::request::{plan_create, plan_delete, NewRequest, RequestPatch, TypeKey};
+use docket_domain::webhook::Attempt;
 use docket_domain::workflow::Workflow;
 use docket_store::conformance::{
     add_member, create_workspace, edit_workflow, file_request, move_request, new_file,
-    new_request_type, patch_request, titled,
+    new_request_type, new_webhook, patch_request, titled,
 };
 use docket_store::postgres::scratch::ScratchSchema;
 use docket_store::postgres::PgStore;
 use docket_store::sqlite::SqliteStore;
-use docket_store::Store;
+use docket_store::{AttemptOutcome, EmailOutcome, ExternalKey, NewEmail, NewLink, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-fn docket(database_url: &str, args: &[&str]) {
+/// Runs the binary and returns what it wrote to stderr.
+fn docket(database_url: &str, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_docket"))
         .args(args)
         .env("DOCKET_DATABASE_URL", database_url)
@@ -35,6 +41,7 @@ fn docket(database_url: &str, args: &[&str]) {
         "docket {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// How many records of each kind the file holds.
@@ -48,9 +55,15 @@ fn kinds(path: &Path) -> BTreeMap<String, usize> {
     out
 }
 
-/// Two workspaces with members, a custom type, live, moved, edited and deleted requests,
-/// files (attached or not, of every kind of uploader) and, in one, a file policy.
+/// Two workspaces with members (one with a password), a custom type, live, moved, edited
+/// and deleted requests, files (attached or not, of every kind of uploader), public links,
+/// external keys, due-date notices, email templates, emails queued and sent and events the
+/// email planner has not read, webhooks with deliveries made and events not yet queued,
+/// and, in one, a file policy.
 async fn populate(store: &dyn Store) {
+    // The email planner has started: flagged events after this are waiting for it.
+    store.outbox_cursor("email").await.expect("email cursor");
+    let mut waiting = Vec::new();
     for slug in ["acme", "globex"] {
         let s = create_workspace(store, slug).await;
         let p = s.owner_principal();
@@ -62,6 +75,34 @@ async fn populate(store: &dyn Store) {
             Role::Moderator,
         )
         .await;
+        store
+            .set_password(
+                s.id(),
+                sam.id,
+                Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
+            )
+            .await
+            .expect("set a password");
+        let hook = new_webhook(s.id(), "https://hooks.example/docket", &[]);
+        store.insert_webhook(hook.clone()).await.expect("webhook");
+        let updates = new_webhook(
+            s.id(),
+            "https://hooks.example/updates",
+            &[EventKind::Updated],
+        );
+        store.insert_webhook(updates).await.expect("webhook");
+        store
+            .set_email_template(
+                s.id(),
+                Template {
+                    name: "assigned".into(),
+                    subject: format!("{slug}: #{{{{number}}}}"),
+                    body: "Über {{title}}".into(),
+                },
+                now(),
+            )
+            .await
+            .expect("template");
         let photo = edit_workflow(&Workflow::general(), &["waiting"], &[], &[]);
         store
             .insert_request_type(new_request_type(s.id(), "photo", photo))
@@ -79,7 +120,70 @@ async fn populate(store: &dyn Store) {
                 tags: Some(vec!["legal".into(), format!("t{i}")]),
                 subject: None,
             };
-            let r = file_request(store, &p, input).await;
+            let r = if i == 1 {
+                let q = p.clone();
+                store
+                    .create_request_with_key(
+                        s.id(),
+                        &TypeKey::general(),
+                        ExternalKey {
+                            space: "opennotes.request_id".into(),
+                            key: format!("{slug}-note-1"),
+                        },
+                        Box::new(move |t, n| plan_create(&q, t, input, n, now())),
+                    )
+                    .await
+                    .expect("create with an external key")
+                    .0
+            } else {
+                file_request(store, &p, input).await
+            };
+            if i % 6 == 0 {
+                let link = store
+                    .insert_link(
+                        s.id(),
+                        r.id,
+                        NewLink {
+                            mode: if i % 12 == 0 {
+                                LinkMode::OneTime
+                            } else {
+                                LinkMode::MultiUse
+                            },
+                            expires_at: (i == 6).then(|| now() + TimeDelta::days(30)),
+                        },
+                        now(),
+                    )
+                    .await
+                    .expect("a link");
+                if i == 18 {
+                    store
+                        .revoke_link(s.id(), link.id, now())
+                        .await
+                        .expect("revoke");
+                }
+            }
+            if i == 10 {
+                // The webhooks' outbox step has run once and one delivery was made; the
+                // events after this wait for the next step.
+                store
+                    .enqueue_deliveries(now(), 1000)
+                    .await
+                    .expect("enqueue");
+                let claimed = store
+                    .claim_deliveries(now(), now() + TimeDelta::seconds(30), 1, 1)
+                    .await
+                    .expect("claim");
+                let attempt = Attempt {
+                    at: now(),
+                    status_code: Some(204),
+                    duration_ms: 12,
+                    error: None,
+                };
+                store
+                    .record_attempt(claimed[0].delivery.id, attempt, AttemptOutcome::Delivered)
+                    .await
+                    .expect("record");
+            }
             if i % 4 == 0 {
                 move_request(store, &p, r.id, "in_progress").await;
             }
@@ -103,6 +207,35 @@ async fn populate(store: &dyn Store) {
             }
         }
         let last = file_request(store, &p, titled("last")).await;
+        // The planner read part of the events and queued an email, which was sent; the
+        // rest wait for it.
+        let from = store.outbox_cursor("email").await.expect("cursor");
+        let page = store.mail_events_after(from, 3).await.expect("mail events");
+        let first = &page.events[0];
+        let email = NewEmail {
+            workspace_id: s.id(),
+            request_id: first.request_id,
+            event_id: first.id,
+            to: format!("sam@{slug}.test"),
+            subject: "Assigned".into(),
+            body: "Hello".into(),
+        };
+        assert!(store
+            .queue_emails("email", from, page.through, vec![email.clone()], now())
+            .await
+            .expect("queue"));
+        let claimed = store
+            .claim_emails(now(), now() + TimeDelta::seconds(30), 10)
+            .await
+            .expect("claim emails");
+        store
+            .record_email(&claimed[0].id, EmailOutcome::Sent, now())
+            .await
+            .expect("sent");
+        waiting.push(NewEmail {
+            to: "owner@x.test".into(),
+            ..email
+        });
         if slug == "acme" {
             let policy = FilePolicy::new(2 * 1024 * 1024, vec!["image/*".into()]).unwrap();
             store
@@ -138,6 +271,9 @@ async fn populate(store: &dyn Store) {
             }
         }
     }
+    for email in waiting {
+        store.queue_email(email, now()).await.expect("queue");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,12 +283,22 @@ async fn export_and_import_round_trip_between_backends() {
     {
         let store = SqliteStore::open(&sqlite).expect("open SQLite");
         populate(&store).await;
+        // Past due: the overdue notices are sent (and recorded) before the export.
+        let sent = store
+            .record_due_notices(now(), 1000)
+            .await
+            .expect("notices");
+        assert!(!sent.is_empty());
     }
     let sqlite_url = format!("sqlite:{}", sqlite.display());
     let first = dir.path().join("first.jsonl");
-    docket(
+    let said = docket(
         &sqlite_url,
         &["export", "--output", first.to_str().unwrap()],
+    );
+    assert!(
+        said.contains("exported ") && said.contains("62 request"),
+        "{said}"
     );
 
     // SQLite → PostgreSQL.
@@ -160,7 +306,13 @@ async fn export_and_import_round_trip_between_backends() {
         .await
         .expect("create a scratch schema (is PostgreSQL running? see DOCKET_TEST_PG_URL)");
     docket(schema.url(), &["migrate"]);
-    docket(schema.url(), &["import", first.to_str().unwrap()]);
+    let said = docket(schema.url(), &["import", first.to_str().unwrap()]);
+    assert!(
+        said.contains("imported ")
+            && said.contains(", 62 request, ")
+            && said.contains("2 workspace"),
+        "import says what it wrote: {said}"
+    );
     let second = dir.path().join("second.jsonl");
     docket(
         schema.url(),
@@ -181,18 +333,104 @@ async fn export_and_import_round_trip_between_backends() {
     assert_eq!(counts["request"], 62, "deleted requests are exported too");
     assert_eq!(counts["file"], 10);
     assert_eq!(counts["file_policy"], 1);
+    assert_eq!(counts["password"], 2);
+    assert_eq!(counts["email_template"], 2);
+    assert_eq!(counts["link"], 10);
+    assert_eq!(counts["external_key"], 2);
+    assert_eq!(counts["webhook"], 4);
+    assert_eq!(counts["pending_mail"], 2);
+    assert_eq!(
+        counts["notice"], 24,
+        "an overdue notice for each live request due"
+    );
+    assert_eq!(counts["email"], 4);
+    assert!(
+        counts["delivery"] > 100,
+        "made and not yet queued: {counts:?}"
+    );
     assert_eq!(kinds(&second), counts);
     let first = std::fs::read_to_string(&first).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&second).unwrap(),
-        first,
-        "SQLite → PostgreSQL is exact"
+    same(
+        &std::fs::read_to_string(&second).unwrap(),
+        &first,
+        "SQLite → PostgreSQL",
     );
-    assert_eq!(
-        std::fs::read_to_string(&third).unwrap(),
-        first,
-        "PostgreSQL → SQLite is exact"
+    same(
+        &std::fs::read_to_string(&third).unwrap(),
+        &first,
+        "PostgreSQL → SQLite",
     );
+
+    // Nothing is sent twice after the move, and nothing waiting is lost: no notice is due
+    // again, the email planner reads exactly the events the source had not read, and the
+    // webhooks queue nothing new and hold the made delivery as made.
+    let pg = PgStore::connect(schema.url()).await.expect("connect");
+    assert_eq!(
+        pg.record_due_notices(now(), 1000).await.expect("notices"),
+        vec![],
+        "no notice is sent again"
+    );
+    let waiting: std::collections::BTreeSet<String> = first
+        .lines()
+        .filter(|l| l.contains("\"record\":\"pending_mail\""))
+        .flat_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let cursor = pg.outbox_cursor("email").await.expect("cursor");
+    let planned: std::collections::BTreeSet<String> = pg
+        .mail_events_after(cursor, 10_000)
+        .await
+        .expect("mail events")
+        .events
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    assert!(!waiting.is_empty());
+    assert_eq!(
+        planned, waiting,
+        "the planner reads what it had not read, no more"
+    );
+    let claimed = pg
+        .claim_emails(now(), now() + chrono::TimeDelta::seconds(30), 100)
+        .await
+        .expect("claim emails");
+    assert_eq!(claimed.len(), 2, "the queued emails, not the sent ones");
+    assert!(claimed.iter().all(|e| e.email.to == "owner@x.test"));
+    assert_eq!(
+        pg.enqueue_deliveries(now(), 10_000).await.expect("enqueue"),
+        0,
+        "every event already has its deliveries"
+    );
+    let delivered: Vec<&str> = first
+        .lines()
+        .filter(|l| l.contains("\"record\":\"delivery\"") && l.contains("\"state\":\"delivered\""))
+        .collect();
+    assert_eq!(delivered.len(), 2);
+    let pending = pg
+        .claim_deliveries(
+            now(),
+            now() + chrono::TimeDelta::seconds(30),
+            10_000,
+            10_000,
+        )
+        .await
+        .expect("claim deliveries");
+    assert!(!pending.is_empty());
+    for d in &pending {
+        assert!(
+            !delivered
+                .iter()
+                .any(|l| l.contains(&d.delivery.id.to_string())),
+            "a made delivery is not made again"
+        );
+    }
 
     // One workspace alone, and numbering continues after the import.
     let acme = dir.path().join("acme.jsonl");
@@ -244,4 +482,16 @@ fn first_slug<'a>(export: &'a str, prefix: &str) -> &'a str {
         .map(|rest| &rest[..rest.find('"').unwrap()])
         .find(|slug| slug.starts_with(prefix))
         .expect("the workspace is in the export")
+}
+
+/// Two exports are the same, line for line (the first differing line is reported).
+fn same(got: &str, want: &str, what: &str) {
+    for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        assert_eq!(g, w, "{what}: line {} differs", n + 1);
+    }
+    assert_eq!(
+        got.lines().count(),
+        want.lines().count(),
+        "{what}: line count"
+    );
 }

@@ -29,6 +29,7 @@
 mod desk;
 mod files;
 mod mail;
+mod portable;
 mod rows;
 #[cfg(feature = "conformance")]
 pub mod scratch;
@@ -37,8 +38,8 @@ mod webhooks;
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
     IdempotencyClaim, Imported, MailEvents, MemberChange, NewEmail, NewLink, PlanChange,
-    PlanCreate, PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store,
-    StoreError, StoredResponse, WebhookChange,
+    PlanCreate, PlanLinkUse, QueuedEmail, RecordKind, RequestStats, RequestTypeChange, Result,
+    Store, StoreError, StoredResponse, WebhookChange,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -1197,64 +1198,22 @@ impl Store for PgStore {
         after: Option<RequestId>,
         limit: u32,
     ) -> Result<Vec<Request>> {
-        sqlx::query(&format!(
-            "select {REQUEST_COLUMNS} from requests
-             where workspace_id = $1 and ($2::uuid is null or id > $2) order by id limit $3"
-        ))
-        .bind(ws.0)
-        .bind(after.map(|a| a.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(request_from_row)
-        .collect()
+        portable::export_requests(&self.pool, ws, after, limit).await
+    }
+
+    async fn export_records(
+        &self,
+        ws: WorkspaceId,
+        kind: RecordKind,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Imported>> {
+        portable::export_records(&self.pool, ws, kind, offset, limit).await
     }
 
     async fn import(&self, record: Imported) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        match record {
-            Imported::Workspace(w) => {
-                sqlx::query(
-                    "insert into workspaces (id, name, slug, created_at) values ($1, $2, $3, $4)",
-                )
-                .bind(w.id.0)
-                .bind(&w.name)
-                .bind(&w.slug)
-                .bind(micros(w.created_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    unique_or(e, "slug_taken", || {
-                        format!("a workspace with slug {} exists", w.slug)
-                    })
-                })?;
-            }
-            Imported::Member(m) => insert_member_row(&mut tx, &m).await?,
-            Imported::Token(t) => insert_token_row(&mut tx, &t).await?,
-            Imported::RequestType(t) => insert_request_type_row(&mut tx, &t).await?,
-            Imported::File(file) => files::insert_file_row(&mut tx, &file).await?,
-            Imported::FilePolicy {
-                workspace_id,
-                policy,
-            } => {
-                files::set_file_policy(&mut tx, workspace_id, &policy, docket_domain::now()).await?
-            }
-            Imported::Request { request, events } => {
-                insert_request(&mut *tx, &request).await?;
-                sqlx::query(
-                    "update workspaces set next_request_number = greatest(next_request_number, $1 + 1) where id = $2",
-                )
-                .bind(request.number)
-                .bind(request.workspace_id.0)
-                .execute(&mut *tx)
-                .await?;
-                // Events last: they take the event-order lock (see rows::lock_event_order).
-                for e in events {
-                    insert_event(&mut tx, e, None).await?;
-                }
-            }
-        }
+        portable::import(&mut tx, record).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -281,10 +281,19 @@ pub(crate) async fn lock_event_order(c: &mut PgConnection) -> Result<()> {
 /// `email::worth_planning`; `workflow` is the request's, when the event comes from one).
 pub(crate) async fn insert_event(
     c: &mut PgConnection,
-    mut e: Event,
+    e: Event,
     workflow: Option<&Workflow>,
 ) -> Result<Event> {
     let mail = docket_domain::email::worth_planning(&e, workflow);
+    insert_event_flagged(c, e, mail).await
+}
+
+/// Inserts an event, flagged for the email planner or not (`mail`).
+pub(crate) async fn insert_event_flagged(
+    c: &mut PgConnection,
+    mut e: Event,
+    mail: bool,
+) -> Result<Event> {
     let seq: i64 = sqlx::query_scalar(concat!(
         "with ordered as (select ",
         event_order_lock!(),

@@ -17,10 +17,10 @@ use sqlx::postgres::PgRow;
 use sqlx::PgConnection;
 use std::collections::HashMap;
 
-const WEBHOOK_COLUMNS: &str = "id, workspace_id, url, event_types, description, state, paused_reason, secret, created_at, updated_at";
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, request_id, state, attempts, next_attempt_at, created_at";
+pub(super) const WEBHOOK_COLUMNS: &str = "id, workspace_id, url, event_types, description, state, paused_reason, secret, created_at, updated_at";
+pub(super) const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, request_id, state, attempts, next_attempt_at, created_at";
 
-fn webhook_from_row(row: &PgRow) -> Result<Webhook> {
+pub(super) fn webhook_from_row(row: &PgRow) -> Result<Webhook> {
     let state: String = get(row, "state")?;
     Ok(Webhook {
         id: WebhookId(get(row, "id")?),
@@ -36,7 +36,7 @@ fn webhook_from_row(row: &PgRow) -> Result<Webhook> {
     })
 }
 
-fn delivery_from_row(row: &PgRow) -> Result<Delivery> {
+pub(super) fn delivery_from_row(row: &PgRow) -> Result<Delivery> {
     let kind: String = get(row, "event_type")?;
     let state: String = get(row, "state")?;
     Ok(Delivery {

@@ -11,6 +11,7 @@ mod desk;
 mod checkpoint;
 mod files;
 mod mail;
+mod portable;
 mod read_pool;
 mod rows;
 mod token_cache;
@@ -22,8 +23,8 @@ mod writer;
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
     IdempotencyClaim, Imported, MailEvents, MemberChange, NewEmail, NewLink, PlanChange,
-    PlanCreate, PlanLinkUse, QueuedEmail, RequestStats, RequestTypeChange, Result, Store,
-    StoreError, StoredResponse, WebhookChange,
+    PlanCreate, PlanLinkUse, QueuedEmail, RecordKind, RequestStats, RequestTypeChange, Result,
+    Store, StoreError, StoredResponse, WebhookChange,
 };
 use async_trait::async_trait;
 use checkpoint::Checkpoints;
@@ -1434,54 +1435,22 @@ impl Store for SqliteStore {
         after: Option<RequestId>,
         limit: u32,
     ) -> Result<Vec<Request>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "select {REQUEST_COLUMNS} from requests where workspace_id = ?1 and id > ?2 order by id limit ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![ws.to_string(), after.map(|a| a.to_string()).unwrap_or_default(), limit],
-                request_from_row,
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|c| portable::export_requests(c, ws, after, limit))
+    }
+
+    async fn export_records(
+        &self,
+        ws: WorkspaceId,
+        kind: RecordKind,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Imported>> {
+        self.read(|c| portable::export_records(c, ws, kind, offset, limit))
     }
 
     async fn import(&self, record: Imported) -> Result<()> {
         self.writer
-            .write(move |c| match record {
-                Imported::Workspace(w) => {
-                    c.prepare_cached(
-                        "insert into workspaces (id, name, slug, created_at) values (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![w.id.to_string(), w.name, w.slug, micros(w.created_at)])
-                    .map_err(|e| {
-                        if is_unique_violation(&e) {
-                            conflict("slug_taken", format!("a workspace with slug {} exists", w.slug))
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                    Ok(())
-                }
-                Imported::Member(m) => insert_member_row(c, &m),
-                Imported::Token(t) => insert_token_row(c, &t),
-                Imported::RequestType(t) => insert_request_type_row(c, &t),
-                Imported::File(file) => files::insert_file_row(c, &file),
-                Imported::FilePolicy { workspace_id, policy } => {
-                    files::set_file_policy(c, workspace_id, &policy, docket_domain::now())
-                }
-                Imported::Request { request, events } => {
-                    insert_request(c, &request).map_err(request_write_error)?;
-                    for e in events {
-                        insert_event(c, e, None)?;
-                    }
-                    c.prepare_cached(
-                        "update workspaces set next_request_number = max(next_request_number, ?1 + 1) where id = ?2",
-                    )?
-                    .execute(params![request.number, request.workspace_id.to_string()])?;
-                    Ok(())
-                }
-            })
+            .write(move |c| portable::import(c, record))
             .await
     }
 

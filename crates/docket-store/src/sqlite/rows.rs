@@ -77,7 +77,7 @@ pub(crate) fn time(row: &Row<'_>, col: usize) -> rusqlite::Result<Timestamp> {
     Ok(from_micros(row.get(col)?))
 }
 
-fn time_opt(row: &Row<'_>, col: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn time_opt(row: &Row<'_>, col: usize) -> rusqlite::Result<Option<Timestamp>> {
     Ok(row.get::<_, Option<i64>>(col)?.map(from_micros))
 }
 
@@ -299,16 +299,17 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind,
 
 /// Inserts `e`, flagged for the email planner when it may send (see
 /// `email::worth_planning`; `workflow` is the request's, when the event comes from one).
-pub(crate) fn insert_event(
-    c: &Connection,
-    mut e: Event,
-    workflow: Option<&Workflow>,
-) -> Result<Event> {
+pub(crate) fn insert_event(c: &Connection, e: Event, workflow: Option<&Workflow>) -> Result<Event> {
+    let mail = docket_domain::email::worth_planning(&e, workflow);
+    insert_event_flagged(c, e, mail)
+}
+
+/// Inserts an event, flagged for the email planner or not (`mail`).
+pub(crate) fn insert_event_flagged(c: &Connection, mut e: Event, mail: bool) -> Result<Event> {
     // `or fail` and no `returning`: the default `or abort` and `returning` each make SQLite
     // keep a statement journal (a copy of every page the statement touches), and
     // `returning` an ephemeral table, for every event. One row is inserted and its
     // constraints are checked before it is written, so a failure leaves nothing behind.
-    let mail = docket_domain::email::worth_planning(&e, workflow);
     c.prepare_cached(
         "insert or fail into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment, mail)
          values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

@@ -13,8 +13,8 @@ use docket_domain::{from_micros, DomainError, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
 
-const WEBHOOK_COLUMNS: &str = "id, workspace_id, url, event_types, description, state, paused_reason, secret, created_at, updated_at";
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, request_id, state, attempts, next_attempt_at, created_at";
+pub(super) const WEBHOOK_COLUMNS: &str = "id, workspace_id, url, event_types, description, state, paused_reason, secret, created_at, updated_at";
+pub(super) const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, request_id, state, attempts, next_attempt_at, created_at";
 
 fn bad(col: usize, e: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -31,7 +31,7 @@ where
     row.get::<_, String>(col)?.parse().map_err(|e| bad(col, e))
 }
 
-fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
+pub(super) fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
     let state: String = row.get(5)?;
     Ok(Webhook {
         id: text(row, 0)?,
@@ -47,7 +47,7 @@ fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
     })
 }
 
-fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
+pub(super) fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let kind: String = row.get(3)?;
     let state: String = row.get(5)?;
     Ok(Delivery {
