@@ -23,6 +23,7 @@ use docket_store::postgres::scratch::ScratchSchema;
 use docket_store::postgres::PgStore;
 use docket_store::sqlite::SqliteStore;
 use docket_store::{AttemptOutcome, EmailOutcome, ExternalKey, NewEmail, NewLink, Store};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -494,4 +495,300 @@ fn same(got: &str, want: &str, what: &str) {
         want.lines().count(),
         "{what}: line count"
     );
+}
+
+const TOKEN: &str = "dk_movingmovingmovingmovingmovingmoving0001";
+
+/// A `docket serve` on one database with its own data directory (its mail folder); killed
+/// when dropped.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    data_dir: std::path::PathBuf,
+}
+
+impl Server {
+    async fn start(database_url: &str, data_dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .arg("serve")
+            .env("DOCKET_DATABASE_URL", database_url)
+            .env("DOCKET_DATA_DIR", data_dir)
+            .env("DOCKET_LISTEN", format!("127.0.0.1:{port}"))
+            // The same public address on every server, so links read the same.
+            .env("DOCKET_PUBLIC_URL", "https://desk.example")
+            .env("DOCKET_ADMIN_TOKEN", TOKEN)
+            .env("DOCKET_SCHEDULER_INTERVAL_MS", "100")
+            .env("DOCKET_RATE_LIMIT_PER_SECOND", "100000")
+            .env("DOCKET_RATE_LIMIT_BURST", "100000")
+            .env("RUST_LOG", "warn")
+            .env_remove("DOCKET_MIGRATE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start docket serve");
+        let mut server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_owned(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("docket serve exited with {status}");
+            }
+            if reqwest::get(format!("{}/readyz", server.base))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("docket serve did not become ready");
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut b = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            b = b.json(&body);
+        }
+        let r = b.send().await.expect("call docket");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// The emails written to the mail folder so far.
+    fn mails(&self) -> usize {
+        std::fs::read_dir(self.data_dir.join("mail"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What every API answers about the workspace, read the same way from each server.
+async fn answers(s: &Server, ids: &Ids) -> Vec<(String, Value)> {
+    let mut paths = vec![
+        "/api/v1/requests?limit=100".to_owned(),
+        "/api/v1/members".to_owned(),
+        "/api/v1/request-types".to_owned(),
+        "/api/v1/email-templates".to_owned(),
+        "/api/v1/webhooks".to_owned(),
+        "/api/v1/files".to_owned(),
+        "/api/public/v1/requests".to_owned(),
+        "/v1/requests".to_owned(),
+        format!("/v1/requests/{}", ids.collect),
+    ];
+    for id in [&ids.late, &ids.collect, &ids.note] {
+        paths.push(format!("/api/v1/requests/{id}"));
+        paths.push(format!("/api/v1/requests/{id}/timeline"));
+        paths.push(format!("/api/v1/requests/{id}/links"));
+        paths.push(format!("/api/v1/requests/{id}/comments"));
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        // Links built from the request's own address name the server that answered.
+        let body = s
+            .get(&p)
+            .await
+            .to_string()
+            .replace(&s.base, "http://docket");
+        out.push((p, serde_json::from_str(&body).unwrap()));
+    }
+    out
+}
+
+struct Ids {
+    late: String,
+    collect: String,
+    note: String,
+}
+
+/// Waits until `f` holds, for up to 15 s.
+async fn until(what: &str, mut f: impl AsyncFnMut() -> bool) {
+    for _ in 0..300 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn overdue_notices(s: &Server, id: &str) -> usize {
+    s.get(&format!("/api/v1/requests/{id}/timeline")).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "request.overdue")
+        .count()
+}
+
+/// Every API answers the same after a move in either direction, a used Open Notes
+/// `request_id` stays used, Collect's portal link still works, and the overdue notice and
+/// the emails sent before the move are not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_answers_the_same_after_a_move_both_ways() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite:{}", dir.path().join("a.db").display());
+    let a = Server::start(&sqlite_url, &dir.path().join("a")).await;
+    let owner = a.get("/api/v1/members").await["items"][0]["id"].clone();
+    let past = (chrono::Utc::now() - TimeDelta::hours(1)).to_rfc3339();
+    let (status, late) = a
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(
+                serde_json::json!({"title": "Late", "due_at": past, "assignee_id": owner,
+                "data": {"contact": {"email": "client@example.com", "name": "Cleo"}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{late}");
+    let late = late["id"].as_str().unwrap().to_owned();
+    let (status, link) = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/requests/{late}/links"),
+            Some(serde_json::json!({"mode": "multi_use"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let (status, made) = a
+        .call(
+            Method::POST,
+            "/v1/request",
+            Some(serde_json::json!({"campaignId": "collect",
+                "contact": {"email": "elon@example.com", "firstName": "Elon"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let collect = made["request"]["_id"].as_str().unwrap().to_owned();
+    let portal = made["request"]["portalUrl"].as_str().unwrap().to_owned();
+    let note_body = serde_json::json!({"data": {"type": "requests", "attributes": {
+        "request_id": "moved-1", "requested_by": "p-1", "community_server_id": "g-1",
+        "original_message_content": "The moon is cheese"}}});
+    let (status, note) = a
+        .call(
+            Method::POST,
+            "/api/public/v1/requests",
+            Some(note_body.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
+    let (status, _) = a
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(serde_json::json!({"url": "https://hooks.example/docket"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = a
+        .call(
+            Method::PUT,
+            "/api/v1/email-templates/assigned",
+            Some(serde_json::json!({"subject": "Yours: {{title}}", "body": "Hello {{name}}"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ids = Ids {
+        late: late.clone(),
+        collect,
+        note: note["data"]["id"].as_str().unwrap().to_owned(),
+    };
+    until("the overdue notice", async || {
+        overdue_notices(&a, &late).await == 1
+    })
+    .await;
+    // The assignment and the overdue notice to the owner (the Collect request mails its
+    // contact too); wait until the folder stops growing.
+    let mut seen = 0;
+    until("the emails", async || {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = a.mails();
+        let settled = now >= 2 && now == seen;
+        seen = now;
+        settled
+    })
+    .await;
+    let sent_before = a.mails();
+    a.stop();
+
+    // SQLite → PostgreSQL, then PostgreSQL → a fresh SQLite; each server compared with the
+    // one it came from, both running.
+    let schema = ScratchSchema::for_tests().await.expect("a scratch schema");
+    let file = dir.path().join("a.jsonl");
+    docket(&sqlite_url, &["export", "--output", file.to_str().unwrap()]);
+    docket(schema.url(), &["migrate"]);
+    docket(schema.url(), &["import", file.to_str().unwrap()]);
+    let a = Server::start(&sqlite_url, &dir.path().join("a")).await;
+    let b = Server::start(schema.url(), &dir.path().join("b")).await;
+    let back_url = format!("sqlite:{}", dir.path().join("c.db").display());
+    let file = dir.path().join("b.jsonl");
+    docket(
+        schema.url(),
+        &["export", "--output", file.to_str().unwrap()],
+    );
+    docket(&back_url, &["import", file.to_str().unwrap()]);
+    let c = Server::start(&back_url, &dir.path().join("c")).await;
+
+    let want = answers(&a, &ids).await;
+    for (name, moved) in [("PostgreSQL", &b), ("SQLite again", &c)] {
+        let got = answers(moved, &ids).await;
+        for ((path, w), (_, g)) in want.iter().zip(&got) {
+            assert_eq!(
+                g, w,
+                "{name}: GET {path} answers differently after the move"
+            );
+        }
+        let (status, body) = moved
+            .call(
+                Method::POST,
+                "/api/public/v1/requests",
+                Some(note_body.clone()),
+            )
+            .await;
+        assert_ne!(status, 201, "{name}: a used request_id stays used: {body}");
+        let path = portal.strip_prefix("https://desk.example").unwrap();
+        let r = reqwest::get(format!("{}{path}", moved.base)).await.unwrap();
+        assert_eq!(r.status(), 200, "{name}: Collect's portal link still opens");
+    }
+    // Several scheduler and mailer passes later, nothing was sent again.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for (name, moved) in [("PostgreSQL", &b), ("SQLite again", &c)] {
+        assert_eq!(
+            overdue_notices(moved, &late).await,
+            1,
+            "{name}: one overdue notice"
+        );
+        assert_eq!(moved.mails(), 0, "{name}: no email is sent again");
+    }
+    assert_eq!(a.mails(), sent_before);
 }
