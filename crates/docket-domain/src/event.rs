@@ -86,9 +86,9 @@ pub struct Actor {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
-    #[schema(value_type = Object)]
+    /// Any JSON value (`null` when the field was not set).
     pub old: Value,
-    #[schema(value_type = Object)]
+    /// Any JSON value (`null` when the field was cleared).
     pub new: Value,
 }
 

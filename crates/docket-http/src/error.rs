@@ -170,12 +170,32 @@ pub struct ErrorBody {
     /// Stable and machine-readable, e.g. `validation_failed`, `missing_scope`.
     pub code: String,
     pub message: String,
-    /// Per-field problems for `validation_failed`; the scope for `missing_scope`.
+    /// Per-field problems (an array) for `validation_failed`; an object for the others
+    /// that carry details: `scope` for `missing_scope`, `current_version` for
+    /// `precondition_failed`, `allowed` for `transition_forbidden`, `limit` for
+    /// `payload_too_large`, `content_type` for `unsupported_type`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = details_schema)]
     pub details: Option<serde_json::Value>,
     /// The `X-Request-Id` of the call, to quote when reporting a problem.
     pub request_id: String,
+}
+
+/// `details`: an array of field errors, or an object.
+fn details_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let field = ObjectBuilder::new()
+        .property("field", ObjectBuilder::new().schema_type(Type::String))
+        .property("code", ObjectBuilder::new().schema_type(Type::String))
+        .property("message", ObjectBuilder::new().schema_type(Type::String))
+        .required("field")
+        .required("code")
+        .required("message");
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().items(field))
+        .item(ObjectBuilder::new().schema_type(Type::Object))
+        .build()
+        .into()
 }
 
 /// Renders an error envelope for `status`. Used for handler errors and for the bodiless

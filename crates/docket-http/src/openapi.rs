@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
         license(name = "Apache-2.0")
     ),
     modifiers(&BearerToken),
-    components(schemas(ErrorEnvelope)),
+    components(schemas(ErrorEnvelope, docket_domain::query::SortKey, docket_domain::query::Direction)),
     security(("token" = []))
 )]
 struct ApiDoc;
@@ -46,6 +46,7 @@ pub fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi
         .merge(api)
         .split_for_parts();
     qualify_operation_ids(&mut doc);
+    document_common_errors(&mut doc);
     (router, doc)
 }
 
@@ -67,6 +68,83 @@ fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
             if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
                 if !id.starts_with(&format!("{tag}_")) {
                     *id = format!("{}_{id}", tag.replace([' ', '-'], "_"));
+                }
+            }
+        }
+    }
+}
+
+/// The errors any operation may answer, whatever its handler does, added to each operation
+/// that does not document them itself: a missing or unknown credential (401), a missing
+/// scope (403), the rate limit (429), a malformed query or header (400), and for operations
+/// with a path parameter an unknown id (404), for those with a body a body over the
+/// server's limit (413, `--body-limit-bytes`), of another type (415) or with invalid fields (422).
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let has_path = op
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| p.parameter_in == ParameterIn::Path);
+            let mut common = vec![
+                ("400", "Malformed query, header or body (`bad_request`, `invalid_query`)"),
+                ("401", "No credential, or one Docket does not know (`unauthorized`)"),
+                ("403", "The credential lacks a scope or role this needs (`missing_scope`, `forbidden`)"),
+                ("429", "Too many requests from this credential; retry after `Retry-After` seconds (`rate_limited`)"),
+            ];
+            if has_path {
+                common.push(("404", "No such object in the workspace (`not_found`)"));
+            }
+            if path.starts_with("/api/v1/requests/{id}") {
+                common.push(("410", "The request was deleted (`gone`)"));
+            }
+            // Header values are visible ASCII: the HTTP parser refuses a message with a
+            // control character in a header (400, with no body) before Docket sees it.
+            for p in op.parameters.iter_mut().flatten() {
+                if p.parameter_in == ParameterIn::Header {
+                    p.schema = Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some("^[\\x20-\\x7E]*$"))
+                            .into(),
+                    );
+                }
+            }
+            if op.request_body.is_some() {
+                common.push(("413", "The body is larger than the server accepts (`payload_too_large`; 1 MiB unless `--body-limit-bytes` says otherwise)"));
+                common.push((
+                    "415",
+                    "The body is not of a type this operation reads (`unsupported_media_type`)",
+                ));
+                common.push(("422", "The body is not valid for this operation (`validation_failed`, with `details`)"));
+            }
+            for (status, description) in common {
+                if !op.responses.responses.contains_key(status) {
+                    op.responses
+                        .responses
+                        .insert(status.to_owned(), error(description).into());
                 }
             }
         }

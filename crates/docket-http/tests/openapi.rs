@@ -72,6 +72,48 @@ async fn the_openapi_document_describes_the_api() {
     );
     assert!(doc["components"]["schemas"]["ErrorEnvelope"].is_object());
 
+    // Every reference resolves.
+    let text = doc.to_string();
+    for name in text.split("\"#/components/schemas/").skip(1) {
+        let name = &name[..name.find('"').unwrap()];
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} is referenced but not defined"
+        );
+    }
+    // Every operation documents the errors any call can meet, and every `limit` its range.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            for status in ["400", "401", "403", "429"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            if op["requestBody"].is_object() {
+                for status in ["413", "415", "422"] {
+                    assert!(
+                        op["responses"][status].is_object(),
+                        "{method} {path}: {status}"
+                    );
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "limit" {
+                    assert_eq!(p["schema"]["minimum"], 1, "{method} {path}");
+                    assert_eq!(p["schema"]["maximum"], 100, "{method} {path}");
+                }
+            }
+        }
+    }
+    // Validation errors send `details` as an array of field errors, others an object.
+    let details = &doc["components"]["schemas"]["ErrorBody"]["properties"]["details"];
+    assert_eq!(details["oneOf"][0]["type"], "array", "{details}");
+    assert_eq!(
+        details["oneOf"][0]["items"]["required"],
+        serde_json::json!(["field", "code", "message"])
+    );
+
     // What is served is what the code generates.
     let generated = serde_json::to_value(docket_http::openapi::document()).unwrap();
     assert_eq!(doc, generated);

@@ -50,6 +50,7 @@ pub struct FeedParams {
     /// first event when absent.
     pub after: Option<String>,
     /// 1 to 100; 100 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

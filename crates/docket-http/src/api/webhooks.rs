@@ -71,6 +71,7 @@ pub struct WebhookList {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// 1 to 100; 25 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

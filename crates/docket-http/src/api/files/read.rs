@@ -24,6 +24,7 @@ pub struct ListParams {
     #[param(value_type = Option<String>, format = Uuid)]
     pub request_id: Option<RequestId>,
     /// 1 to 100; 25 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -34,6 +35,7 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1 to 100; 25 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

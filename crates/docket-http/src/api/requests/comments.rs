@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
+    #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
 }
 

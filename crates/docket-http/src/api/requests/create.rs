@@ -21,13 +21,18 @@ pub struct CreateRequest {
     /// The request type's key; `general` when omitted.
     #[serde(rename = "type")]
     pub type_key: Option<TypeKey>,
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub assignee_id: Option<MemberId>,
     /// RFC 3339, or a date (`2026-12-01`, meaning the end of that day, UTC).
     pub due_at: Option<String>,
+    /// Any JSON object, at most 16 KiB and 8 levels deep.
     #[schema(value_type = Option<Object>)]
     pub data: Option<Map<String, Value>>,
+    /// At most 20, each 1 to 50 characters.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     pub subject: Option<Subject>,
 }

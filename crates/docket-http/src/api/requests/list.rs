@@ -45,6 +45,7 @@ pub struct ListParams {
     pub sort: Option<SortKey>,
     pub direction: Option<Direction>,
     /// 1 to 100; 25 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

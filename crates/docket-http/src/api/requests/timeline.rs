@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 #[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// 1 to 100; 100 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

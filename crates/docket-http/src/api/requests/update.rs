@@ -22,7 +22,9 @@ use serde_json::{Map, Value};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     /// Must be a transition the caller may take (see `/transitions`).
     pub status: Option<StatusKey>,
@@ -35,7 +37,8 @@ pub struct UpdateRequest {
     /// Merged into the request's data; a key set to `null` is removed.
     #[schema(value_type = Option<Object>)]
     pub data: Option<Map<String, Value>>,
-    /// Replaces the tags.
+    /// Replaces the tags: at most 20, each 1 to 50 characters.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Option<Subject>)]
