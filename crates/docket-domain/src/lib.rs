@@ -106,6 +106,15 @@ pub mod json_time {
     }
 }
 
+/// The instant a due date given as a day alone means: the end of that day, UTC ("due on
+/// the 1st" means through the 1st). Every API that takes a date-only due date or expiry
+/// (native `due_at`, Collect's `dueDate`, Gipper's `expiration_date`) uses this one rule.
+pub fn end_of_day(day: chrono::NaiveDate) -> Timestamp {
+    day.and_hms_micro_opt(23, 59, 59, 999_999)
+        .unwrap_or_default()
+        .and_utc()
+}
+
 /// Converts stored microseconds back into a timestamp.
 pub fn from_micros(micros: i64) -> Timestamp {
     chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()

@@ -42,6 +42,10 @@ pub struct Settings {
     /// Base URL public links are built on (`https://desk.example.com`), without a
     /// trailing slash. Empty makes links relative (`/content_requests/{token}`).
     pub public_url: String,
+    /// Whether the operator named the public URL (`public_url` is otherwise the listen
+    /// address): Gipper's `link_for_copy` is relative unless one is configured, as on
+    /// Gipper's page.
+    pub public_url_configured: bool,
     /// Where file contents are kept, and the key download URLs are signed with.
     pub files: FileSettings,
 }
@@ -183,6 +187,7 @@ impl Default for Settings {
             workers: true,
             mail: None,
             public_url: String::new(),
+            public_url_configured: false,
             files: FileSettings::default(),
         }
     }

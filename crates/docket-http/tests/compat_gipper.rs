@@ -114,6 +114,27 @@ backend_tests! {
         .await;
         assert_eq!(r.body["time_type"], "One-Time");
         assert_eq!(r.body["expiration_date"], "2030-01-02T00:00:00.000Z");
+        // A date alone means the end of that day, as a date-only `due_at` does natively:
+        // one rule, whichever API set it.
+        let number = r.body["id"].as_i64().unwrap();
+        let all = app.get(&app.owner_token, "/api/v1/requests?limit=100").await.ok();
+        let native = all.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["number"] == number)
+            .unwrap()
+            .clone();
+        assert_eq!(native["due_at"], "2030-01-02T23:59:59.999999Z");
+        let same_day = app
+            .post(
+                &app.owner_token,
+                "/api/v1/requests",
+                json!({"title": "native", "due_at": "2030-01-02"}),
+            )
+            .await
+            .expect(201, "");
+        assert_eq!(same_day.body["due_at"], native["due_at"]);
         let multi = create(&app, "multi", "multi_use", &future()).await;
         assert_eq!(multi["time_type"], "Multi-Use");
     }
@@ -626,9 +647,10 @@ backend_tests! {
 
 backend_tests! {
     #[tokio::test]
-    async fn links_are_built_on_the_public_url() {
+    async fn links_are_built_on_the_public_url_only_when_one_is_configured() {
         let app = common::spawn_app_with(common::Settings {
             public_url: "https://desk.example.com/".into(),
+            public_url_configured: true,
             ..common::test_settings()
         })
         .await;
@@ -638,6 +660,17 @@ backend_tests! {
             made["link_for_copy"],
             format!("https://desk.example.com/content_requests/{token}")
         );
+        // Unconfigured, the server's own address stands in for other links (emails need
+        // one), but Gipper's page says `link_for_copy` is then relative.
+        let app = common::spawn_app_with(common::Settings {
+            public_url: "http://127.0.0.1:8080".into(),
+            public_url_configured: false,
+            ..common::test_settings()
+        })
+        .await;
+        let made = create(&app, "rel", "one_time", &future()).await;
+        let token = made["token"].as_str().unwrap();
+        assert_eq!(made["link_for_copy"], format!("/content_requests/{token}"));
     }
 }
 

@@ -451,5 +451,28 @@ backend_tests! {
             )
             .await;
         assert_error(&forged, 401, "unauthorized");
+
+        // The desk's own cookie, as the signed-in browser sends it, works as it is.
+        let mine = app
+            .send(app.request(Method::GET, REPORTS, None).header("Cookie", session.as_str()))
+            .await
+            .ok();
+        assert_eq!(mine.body["results"], 1, "{}", mine.body);
+        let filed = app
+            .send(
+                app.request(Method::POST, REPORTS, None)
+                    .header("Cookie", session.as_str())
+                    .json(&serde_json::json!({"target_id": "post_456", "target_kind": "post"})),
+            )
+            .await
+            .ok();
+        assert!(filed.body["id"].is_string(), "{}", filed.body);
+        let stale = app
+            .send(
+                app.request(Method::GET, REPORTS, None)
+                    .header("Cookie", "docket_session=not-a-session"),
+            )
+            .await;
+        assert_error(&stale, 401, "unauthorized");
     }
 }

@@ -482,6 +482,35 @@ backend_tests! {
             .expect(200, "");
         assert_eq!(changed.body["event_types"], json!(["request.updated"]));
         assert_eq!(changed.body["state"], "paused");
+        // The name the answer uses is accepted as well, so an answer can be sent back.
+        let changed = app
+            .patch(
+                &app.owner_token,
+                &path,
+                json!({"event_types": ["request.created", "request.deleted"]}),
+            )
+            .await
+            .expect(200, "");
+        assert_eq!(
+            changed.body["event_types"],
+            json!(["request.created", "request.deleted"])
+        );
+        let made = app
+            .post(
+                &app.owner_token,
+                "/api/v1/webhooks",
+                json!({"url": "https://example.com/other", "event_types": ["request.commented"]}),
+            )
+            .await
+            .expect(201, "");
+        assert_eq!(made.body["event_types"], json!(["request.commented"]));
+        app.post(
+            &app.owner_token,
+            "/api/v1/webhooks",
+            json!({"url": "https://example.com/both", "events": [], "event_types": []}),
+        )
+        .await
+        .expect(422, "validation_failed");
         app.delete(&app.owner_token, &path).await.expect(204, "");
         app.get(&app.owner_token, &path)
             .await

@@ -10,12 +10,16 @@ use docket_store::Store;
 pub enum Admin {
     /// Create a workspace with an owner; prints the owner's token once.
     CreateWorkspace {
+        /// The workspace's display name, e.g. "Acme Legal".
         #[arg(long)]
         name: String,
+        /// Its short name in URLs and commands: lowercase letters, digits and `-`.
         #[arg(long)]
         slug: String,
+        /// The first owner's email (they sign in with it once a password is set).
         #[arg(long)]
         owner_email: String,
+        /// The first owner's name.
         #[arg(long, default_value = "Owner")]
         owner_name: String,
     },
@@ -23,10 +27,13 @@ pub enum Admin {
     ListWorkspaces,
     /// Add a member to a workspace.
     AddMember {
+        /// The workspace's slug.
         #[arg(long)]
         workspace: String,
+        /// The member's email, unique in the workspace.
         #[arg(long)]
         email: String,
+        /// The member's name.
         #[arg(long)]
         name: String,
         /// owner, admin, moderator or member.
@@ -36,18 +43,22 @@ pub enum Admin {
     /// Set a member's web desk password (read from DOCKET_PASSWORD, or from standard
     /// input, so it stays out of the shell history); signs the member's browsers out.
     SetPassword {
+        /// The workspace's slug.
         #[arg(long)]
         workspace: String,
+        /// The member's email.
         #[arg(long)]
         email: String,
     },
     /// Issue a token; prints the secret once.
     IssueToken {
+        /// The workspace's slug.
         #[arg(long)]
         workspace: String,
         /// The member's email; omit for a system token that acts for no member.
         #[arg(long)]
         member: Option<String>,
+        /// What the token is for, e.g. "importer".
         #[arg(long)]
         name: String,
         /// Comma-separated scopes; empty for everything the role allows.

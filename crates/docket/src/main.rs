@@ -7,7 +7,7 @@ mod transfer;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{Config, Overrides};
+use config::{Common, Config, Overrides};
 use tokio::net::TcpListener;
 
 /// mimalloc rather than the system allocator: a request allocates many small short-lived
@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "docket", version, about = "Docket: a self-hosted request desk")]
 struct Cli {
     #[command(flatten)]
-    overrides: Overrides,
+    common: Common,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,14 +28,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (migrates SQLite on start; PostgreSQL only with `--migrate`).
-    Serve,
+    Serve(Overrides),
     /// Operator commands that work without the API.
     #[command(subcommand)]
     Admin(admin::Admin),
     /// Apply database migrations and exit.
     Migrate,
-    /// Print the effective configuration as TOML.
-    Config,
+    /// Print the effective configuration as a commented TOML file (`--config` reads it).
+    Config(Overrides),
     /// Write a workspace (or every workspace) as portable JSON lines.
     Export {
         /// The workspace's slug; every workspace when omitted.
@@ -67,10 +67,14 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::load(&cli.overrides)?;
+    let overrides = match &cli.command {
+        Command::Serve(o) | Command::Config(o) => o.clone(),
+        _ => Overrides::default(),
+    };
+    let config = Config::load(&cli.common, &overrides)?;
     init_tracing(config.log_json);
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve(_) => serve(config).await,
         Command::Admin(cmd) => admin::run(open_store(&config).await?.as_ref(), cmd).await,
         Command::Migrate => {
             docket_store::migrate(&config.store()).await?;
@@ -85,8 +89,8 @@ async fn run() -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             transfer::import(store.as_ref(), &file).await
         }
-        Command::Config => {
-            print!("{}", toml::to_string_pretty(&config)?);
+        Command::Config(_) => {
+            print!("{}", config.render()?);
             Ok(())
         }
     }

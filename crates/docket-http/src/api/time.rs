@@ -4,15 +4,13 @@ use crate::error::ApiError;
 use docket_domain::Timestamp;
 
 /// Parses `2026-12-01T09:30:00Z` (any offset) or `2026-12-01`. A date alone means the end
-/// of that day in UTC, which is what "due on the 1st" means to people.
+/// of that day in UTC (`docket_domain::end_of_day`).
 pub fn parse_instant(field: &str, s: &str) -> Result<Timestamp, ApiError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(docket_domain::from_micros(t.timestamp_micros()));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_micro_opt(23, 59, 59, 999_999) {
-            return Ok(docket_domain::from_micros(t.and_utc().timestamp_micros()));
-        }
+        return Ok(docket_domain::end_of_day(d));
     }
     Err(ApiError::invalid(
         field,

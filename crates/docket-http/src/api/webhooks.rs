@@ -36,9 +36,10 @@ pub struct CreateWebhook {
     /// Where to POST events: http or https.
     pub url: String,
     /// Event types to send (`request.created`, `request.updated`, `request.deleted`,
-    /// `request.commented`); absent or empty for all.
-    #[serde(default)]
-    pub events: Vec<EventKind>,
+    /// `request.commented`); absent or empty for all. The name the answer uses;
+    /// `events` is accepted for it too.
+    #[serde(default, alias = "events")]
+    pub event_types: Vec<EventKind>,
     #[serde(default)]
     pub description: String,
 }
@@ -47,7 +48,9 @@ pub struct CreateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     pub url: Option<String>,
-    pub events: Option<Vec<EventKind>>,
+    /// Replaces the event types (`events` is accepted for it too).
+    #[serde(alias = "events")]
+    pub event_types: Option<Vec<EventKind>>,
     pub description: Option<String>,
     /// `paused` holds deliveries (events keep being queued); `active` sends them, in order.
     pub state: Option<WebhookState>,
@@ -145,7 +148,7 @@ pub async fn create(
         id: WebhookId::new(),
         workspace_id: p.workspace_id,
         url,
-        event_types: dedup(body.events),
+        event_types: dedup(body.event_types),
         description,
         state: WebhookState::Active,
         paused_reason: None,
@@ -200,7 +203,7 @@ pub async fn update(
             .as_deref()
             .map(|u| check_url(&state, u))
             .transpose()?,
-        event_types: body.events.map(dedup),
+        event_types: body.event_types.map(dedup),
         description: body
             .description
             .as_deref()

@@ -102,9 +102,13 @@ pub async fn ensure_type(state: &AppState, ws: WorkspaceId) -> Result<RequestTyp
     Ok(crate::api::request_types::ensure_builtin(&**state.store(), builtin).await?)
 }
 
-/// Gipper's date-time format: `2022-06-07T00:00:00.000Z`.
+/// An expiration date as Gipper shows it: the day, at its first instant
+/// (`2022-06-07T00:00:00.000Z`), whatever time of that day (UTC) it is stored at.
 fn date(t: Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    t.date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// `One-Time` / `Multi-Use`.
@@ -160,9 +164,13 @@ impl ContentRequest {
             status: r.status.as_str().to_owned(),
             time_type: link.map(|l| time_type(l.mode)),
             link_for_copy: link.map(|l| {
-                state
-                    .settings()
-                    .public_link(&format!("/content_requests/{}", l.token.as_str()))
+                let path = format!("/content_requests/{}", l.token.as_str());
+                let settings = state.settings();
+                if settings.public_url_configured {
+                    settings.public_link(&path)
+                } else {
+                    path
+                }
             }),
             token: link.map(|l| l.token.as_str().to_owned()),
             user: None,
@@ -200,14 +208,13 @@ fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, GipperE
 }
 
 /// Parses an expiration date: `2022/06/07`, `2022-06-07` or an RFC 3339 instant. A date
-/// means its first instant, UTC, as Gipper shows it (`2022-06-07T00:00:00.000Z`).
+/// means the end of that day, UTC, as a date-only `due_at` does natively
+/// (`docket_domain::end_of_day`): the link works through the day it expires on.
 fn parse_expiration(raw: &str) -> Result<Timestamp, GipperError> {
     let raw = raw.trim();
     for format in ["%Y/%m/%d", "%Y-%m-%d"] {
         if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, format) {
-            if let Some(t) = d.and_hms_opt(0, 0, 0) {
-                return Ok(t.and_utc());
-            }
+            return Ok(docket_domain::end_of_day(d));
         }
     }
     chrono::DateTime::parse_from_rfc3339(raw)

@@ -7,8 +7,8 @@
 //! (Storyden's `MANAGE_REPORTS`: Docket moderators, admins, owners and system tokens) may
 //! set any status, the member who filed a report may only resolve it.
 //!
-//! Credentials: the `storyden-session` cookie holding a desk session (the
-//! `docket_session` secret a member gets by signing in at `/desk/login`) or a Docket token,
+//! Credentials: the desk's `docket_session` cookie (a browser signed in at `/desk/login`),
+//! the `storyden-session` cookie holding a desk session or a Docket token,
 //! or a token as `Authorization: Bearer` (Storyden's access keys).
 
 mod error;
@@ -74,6 +74,13 @@ impl FromRequestParts<AppState> for StorydenAuth {
     ) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer(parts) {
             return Ok(StorydenAuth(authenticate(state, token).await?));
+        }
+        // The desk's own cookie (a browser signed in at /desk/login) is a session too: it is
+        // SameSite=Lax and these routes read JSON, so another site cannot send it in a write.
+        if let Some(secret) = cookie_secret(parts, crate::desk::session::COOKIE) {
+            if let Some(p) = crate::desk::session::session_principal(state, secret).await? {
+                return Ok(StorydenAuth(p));
+            }
         }
         let secret = cookie_secret(parts, SESSION_COOKIE).ok_or(StorydenError::Unauthorized)?;
         // The cookie holds a desk session (signed in at /desk/login) or an API token.
