@@ -108,7 +108,8 @@ impl Cursor {
 pub struct RequestQuery {
     pub statuses: Vec<StatusKey>,
     pub categories: Vec<Category>,
-    pub type_key: Option<TypeKey>,
+    /// Requests of one of these types; empty for any type.
+    pub types: Vec<TypeKey>,
     pub assignee: Option<MemberFilter>,
     pub requester: Option<MemberFilter>,
     pub tag: Option<String>,

@@ -1,6 +1,7 @@
 //! A request type's visibility holds in every API: Storyden's reports (visibility `own`)
 //! are seen by the member who filed them, the member handling them and managers, and by
-//! no other member through the native API, the change feed, its stream or the desk.
+//! no other member through the native API, the change feed, its stream, files, the desk
+//! or its dashboard's counts.
 
 mod common;
 
@@ -121,5 +122,50 @@ backend_tests! {
         assert!(!list.html.contains(&format!("/desk/requests/{theirs_number}\"")), "{}", list.html);
         let page = desk.get(&format!("/desk/requests/{theirs_number}")).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        // The dashboard counts only what the member may see: their report and the
+        // ordinary request, not the other report.
+        assert_eq!(desk.get("/desk").await.text_of("open-total").as_deref(), Some("2"));
+        let owner_view = app.get(&app.owner_token, "/api/v1/requests?category=open").await.ok();
+        assert_eq!(owner_view.body["items"].as_array().unwrap().len(), 3);
+
+        // A file of the other report is not found, in the list or by id, nor on the desk.
+        let upload = |request: String| {
+            let app = &app;
+            async move {
+                app.send(
+                    app.request(
+                        Method::POST,
+                        &format!("/api/v1/requests/{request}/files?name=proof.txt"),
+                        Some(&app.owner_token),
+                    )
+                    .header("content-type", "text/plain")
+                    .body("screenshot notes"),
+                )
+                .await
+                .expect(201, "")
+                .body["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let hidden_file = upload(theirs.clone()).await;
+        let my_file = upload(mine.clone()).await;
+        let files = app.get(&member, "/api/v1/files?limit=1").await.ok();
+        let mut seen = strings(files.body["items"].as_array().unwrap(), "id");
+        let mut cursor = files.body["next_cursor"].as_str().map(str::to_owned);
+        while let Some(c) = cursor {
+            let page = app.get(&member, &format!("/api/v1/files?limit=1&cursor={c}")).await.ok();
+            seen.extend(strings(page.body["items"].as_array().unwrap(), "id"));
+            cursor = page.body["next_cursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen, vec![my_file.clone()], "pages of one skip the hidden file");
+        for path in [format!("/api/v1/files/{hidden_file}"), format!("/api/v1/files/{hidden_file}/content")] {
+            app.get(&member, &path).await.expect(404, "not_found");
+        }
+        app.get(&member, &format!("/api/v1/files/{my_file}")).await.expect(200, "");
+        app.get(&app.owner_token, &format!("/api/v1/files/{hidden_file}")).await.expect(200, "");
+        assert_eq!(desk.get(&format!("/desk/files/{hidden_file}")).await.status, StatusCode::NOT_FOUND);
     }
 }

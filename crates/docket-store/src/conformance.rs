@@ -1577,7 +1577,7 @@ pub async fn list_filters_by_tag_and_type(store: Arc<dyn Store>) {
         ..everything()
     };
     let of_type = |k: &str| RequestQuery {
-        type_key: Some(type_key(k)),
+        types: vec![type_key(k)],
         ..everything()
     };
 
@@ -4281,7 +4281,10 @@ pub async fn request_stats_count_unfinished_work_and_completions(store: Arc<dyn 
     move_request(&*store, &owner, c.id, "done").await;
     move_request(&*store, &owner, d.id, "canceled").await;
 
-    let stats = store.request_stats(t.workspace.id, start).await.unwrap();
+    let stats = store
+        .request_stats(t.workspace.id, start, None)
+        .await
+        .unwrap();
     let by_status: BTreeSet<(String, i64)> = stats
         .open_by_status
         .iter()
@@ -4300,8 +4303,33 @@ pub async fn request_stats_count_unfinished_work_and_completions(store: Arc<dyn 
     assert_eq!(created, c.created_at);
     assert!(done >= created);
 
+    // A caller from whom the type's requests are hidden but those they are assigned to
+    // counts only those: `a`, open and assigned to the moderator.
+    let hidden = Restriction {
+        member: Some(mod_.id),
+        types: vec![TypeKey::general()],
+    };
+    let theirs = store
+        .request_stats(t.workspace.id, start, Some(&hidden))
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs
+            .open_by_status
+            .iter()
+            .map(|s| (s.status.as_str(), s.count))
+            .collect::<Vec<_>>(),
+        vec![("open", 1)]
+    );
+    assert_eq!(theirs.open_by_assignee, vec![(Some(mod_.id), 1)]);
+    assert_eq!(theirs.opened, vec![a.created_at]);
+    assert!(
+        theirs.completed.is_empty(),
+        "the done request is not theirs"
+    );
+
     let later = store
-        .request_stats(t.workspace.id, now() + TimeDelta::seconds(1))
+        .request_stats(t.workspace.id, now() + TimeDelta::seconds(1), None)
         .await
         .unwrap();
     assert!(later.opened.is_empty() && later.completed.is_empty());

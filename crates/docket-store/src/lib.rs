@@ -487,7 +487,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_requests(&self, ws: WorkspaceId, query: &RequestQuery) -> Result<Page<Request>>;
     /// The dashboard's figures for a workspace (see [`RequestStats`]), with `opened` and
     /// `completed` counted from `since`.
-    async fn request_stats(&self, ws: WorkspaceId, since: Timestamp) -> Result<RequestStats>;
+    /// Counts only the requests `hidden` (see [`Restriction`]) leaves visible.
+    async fn request_stats(
+        &self,
+        ws: WorkspaceId,
+        since: Timestamp,
+        hidden: Option<&Restriction>,
+    ) -> Result<RequestStats>;
     /// A request's events in order, after `after_seq`, at most `limit`.
     async fn timeline(
         &self,

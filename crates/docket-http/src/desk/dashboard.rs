@@ -62,7 +62,7 @@ async fn inner(state: &AppState, user: &DeskUser) -> Result<Response, ApiError> 
     let since = (today - chrono::Days::new(u64::from(DAYS - 1)))
         .and_hms_opt(0, 0, 0)
         .map_or(now, |d| d.and_utc());
-    let stats = state.store().request_stats(ws, since).await?;
+    let stats = crate::ops::reads::request_stats(state, &user.principal, since).await?;
     let dir = Directory::load(state, ws).await?;
     let unfinished = "category=open,in_progress,waiting";
     let by_status = stats

@@ -87,9 +87,7 @@ pub async fn download(
     let found = async {
         user.principal.require(Scope::FilesRead)?;
         let id = id.parse().map_err(|_| DomainError::NotFound("file"))?;
-        let file = state
-            .store()
-            .get_file(user.principal.workspace_id, id)
+        let file = crate::ops::reads::get_file(&state, &user.principal, id)
             .await?
             .ok_or(DomainError::NotFound("file"))?;
         files::download(&state, &file).await

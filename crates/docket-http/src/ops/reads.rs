@@ -75,6 +75,81 @@ pub async fn events(
         .await
 }
 
+/// The desk dashboard's counts, over the requests `p` may see.
+pub async fn request_stats(
+    state: &AppState,
+    p: &Principal,
+    since: docket_domain::Timestamp,
+) -> Result<docket_store::RequestStats, StoreError> {
+    let hidden = restriction(state, p).await?;
+    state
+        .store()
+        .request_stats(p.workspace_id, since, hidden.as_ref())
+        .await
+}
+
+/// A file, unless it belongs to a request `p` may not see.
+pub async fn get_file(
+    state: &AppState,
+    p: &Principal,
+    id: docket_domain::file::FileId,
+) -> Result<Option<docket_domain::file::FileRecord>, StoreError> {
+    let Some(file) = state.store().get_file(p.workspace_id, id).await? else {
+        return Ok(None);
+    };
+    Ok(match file.request_id {
+        Some(r) if get_request(state, p, r).await?.is_none() => None,
+        _ => Some(file),
+    })
+}
+
+/// A page of the workspace's files (or one request's) after `after`, without those of
+/// requests `p` may not see: up to `limit`, and whether more follow.
+pub async fn list_files(
+    state: &AppState,
+    p: &Principal,
+    request: Option<RequestId>,
+    mut after: Option<docket_domain::file::FileId>,
+    limit: u32,
+) -> Result<(Vec<docket_domain::file::FileRecord>, bool), StoreError> {
+    let hidden = restriction(state, p).await?;
+    let mut out = Vec::new();
+    let mut visible: std::collections::HashMap<RequestId, bool> = Default::default();
+    loop {
+        let page = state
+            .store()
+            .list_files(p.workspace_id, request, after, limit + 1)
+            .await?;
+        let full = page.len() > limit as usize;
+        for f in page {
+            after = Some(f.id);
+            let shown = match (&hidden, f.request_id) {
+                (Some(h), Some(r)) => match visible.get(&r) {
+                    Some(v) => *v,
+                    None => {
+                        let v = match state.store().get_request(p.workspace_id, r).await? {
+                            Some(req) => !h.hides(&req),
+                            None => true,
+                        };
+                        visible.insert(r, v);
+                        v
+                    }
+                },
+                _ => true,
+            };
+            if shown {
+                if out.len() == limit as usize {
+                    return Ok((out, true));
+                }
+                out.push(f);
+            }
+        }
+        if !full {
+            return Ok((out, false));
+        }
+    }
+}
+
 async fn seen(
     state: &AppState,
     p: &Principal,

@@ -5,6 +5,7 @@ use super::rows::{bad, get, member_from_row, micros, parsed, MEMBER_COLUMNS};
 use crate::{RequestStats, Result, StatusCount};
 use docket_domain::ids::{MemberId, WorkspaceId};
 use docket_domain::member::{Email, Member};
+use docket_domain::query::Restriction;
 use docket_domain::request::TypeKey;
 use docket_domain::session::Session;
 use docket_domain::token::TokenHash;
@@ -118,17 +119,35 @@ pub(super) async fn delete_session(c: &mut PgConnection, hash: &TokenHash) -> Re
     Ok(())
 }
 
+/// The requests a restriction leaves visible: parameter `${n}` the hidden types (empty:
+/// none hidden), `${n+1}` the caller's member id.
+fn visible(prefix: &str, n: usize) -> String {
+    let m = n + 1;
+    format!(
+        "({prefix}type_key <> all(${n}) or {prefix}requester_id = ${m} or {prefix}assignee_id = ${m})"
+    )
+}
+
 pub(super) async fn request_stats(
     c: &mut PgConnection,
     ws: WorkspaceId,
     since: Timestamp,
+    hidden: Option<&Restriction>,
 ) -> Result<RequestStats> {
+    let types: Vec<String> = hidden
+        .map(|h| h.types.iter().map(|t| t.as_str().to_owned()).collect())
+        .unwrap_or_default();
+    let me = hidden.and_then(|h| h.member).map(|m| m.0);
+    let (first, since_too, aliased) = (visible("", 2), visible("", 3), visible("r.", 3));
     let open_by_status = sqlx::query(&format!(
         "select type_key, status, category, count(*) as n from requests
          where workspace_id = $1 and deleted_at is null and category in {UNFINISHED}
+           and {first}
          group by type_key, status, category order by type_key, count(*) desc"
     ))
     .bind(ws.0)
+    .bind(&types)
+    .bind(me)
     .fetch_all(&mut *c)
     .await?
     .iter()
@@ -144,9 +163,12 @@ pub(super) async fn request_stats(
     let open_by_assignee = sqlx::query(&format!(
         "select assignee_id, count(*) as n from requests
          where workspace_id = $1 and deleted_at is null and category in {UNFINISHED}
+           and {first}
          group by assignee_id order by count(*) desc"
     ))
     .bind(ws.0)
+    .bind(&types)
+    .bind(me)
     .fetch_all(&mut *c)
     .await?
     .iter()
@@ -155,26 +177,31 @@ pub(super) async fn request_stats(
         Ok((id.map(MemberId), get(r, "n")?))
     })
     .collect::<Result<_>>()?;
-    let opened = sqlx::query(
+    let opened = sqlx::query(&format!(
         "select created_at from requests
-         where workspace_id = $1 and deleted_at is null and created_at >= $2 order by created_at",
-    )
+         where workspace_id = $1 and deleted_at is null and created_at >= $2 and {since_too}
+         order by created_at"
+    ))
     .bind(ws.0)
     .bind(micros(since))
+    .bind(&types)
+    .bind(me)
     .fetch_all(&mut *c)
     .await?
     .iter()
     .map(|r| Ok(from_micros(r.try_get(0).map_err(|e| bad("created_at", e))?)))
     .collect::<Result<_>>()?;
-    let completed = sqlx::query(
+    let completed = sqlx::query(&format!(
         "select r.created_at, e.at from events e join requests r on r.id = e.request_id
-         where e.workspace_id = $1 and e.at >= $2 and r.deleted_at is null
+         where e.workspace_id = $1 and e.at >= $2 and r.deleted_at is null and {aliased}
            and exists (select 1 from json_array_elements(e.changes) j
                        where j->>'field' = 'category' and j->>'new' = 'done')
-         order by e.at",
-    )
+         order by e.at"
+    ))
     .bind(ws.0)
     .bind(micros(since))
+    .bind(&types)
+    .bind(me)
     .fetch_all(&mut *c)
     .await?
     .iter()

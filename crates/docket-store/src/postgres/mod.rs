@@ -1472,8 +1472,13 @@ impl Store for PgStore {
         desk::delete_session(&mut *self.pool.acquire().await?, hash).await
     }
 
-    async fn request_stats(&self, ws: WorkspaceId, since: Timestamp) -> Result<RequestStats> {
-        desk::request_stats(&mut *self.pool.acquire().await?, ws, since).await
+    async fn request_stats(
+        &self,
+        ws: WorkspaceId,
+        since: Timestamp,
+        hidden: Option<&Restriction>,
+    ) -> Result<RequestStats> {
+        desk::request_stats(&mut *self.pool.acquire().await?, ws, since, hidden).await
     }
 
     async fn email_templates(&self, ws: WorkspaceId) -> Result<Vec<Template>> {

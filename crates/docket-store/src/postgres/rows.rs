@@ -371,9 +371,12 @@ pub(crate) async fn list_requests(
             .push_bind(categories)
             .push(")");
     }
-    if let Some(t) = &q.type_key {
+    if let [t] = q.types.as_slice() {
         sql.push(" and type_key = ")
             .push_bind(t.as_str().to_owned());
+    } else if !q.types.is_empty() {
+        let types: Vec<String> = q.types.iter().map(|t| t.as_str().to_owned()).collect();
+        sql.push(" and type_key = any(").push_bind(types).push(")");
     }
     for (column, filter) in [("assignee_id", q.assignee), ("requester_id", q.requester)] {
         match filter {

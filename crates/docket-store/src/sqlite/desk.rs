@@ -4,6 +4,7 @@ use super::rows::{member_from_row, micros, MEMBER_COLUMNS};
 use crate::{RequestStats, Result, StatusCount};
 use docket_domain::ids::{MemberId, WorkspaceId};
 use docket_domain::member::{Email, Member};
+use docket_domain::query::Restriction;
 use docket_domain::session::Session;
 use docket_domain::token::TokenHash;
 use docket_domain::{from_micros, DomainError, Timestamp};
@@ -95,12 +96,29 @@ pub(super) fn delete_session(c: &Connection, hash: &TokenHash) -> Result<()> {
     Ok(())
 }
 
+/// The requests a restriction leaves visible: parameter `?{n}` the hidden types as a JSON
+/// array (empty: none hidden), `?{n+1}` the caller's member id.
+fn visible(prefix: &str, n: usize) -> String {
+    let m = n + 1;
+    format!(
+        "({prefix}type_key not in (select value from json_each(?{n})) \
+         or {prefix}requester_id = ?{m} or {prefix}assignee_id = ?{m})"
+    )
+}
+
 pub(super) fn request_stats(
     c: &Connection,
     ws: WorkspaceId,
     since: Timestamp,
+    hidden: Option<&Restriction>,
 ) -> Result<RequestStats> {
     let ws = ws.to_string();
+    let types: Vec<&str> = hidden
+        .map(|h| h.types.iter().map(|t| t.as_str()).collect())
+        .unwrap_or_default();
+    let types = serde_json::to_string(&types).map_err(anyhow::Error::from)?;
+    let me = hidden.and_then(|h| h.member).map(|m| m.to_string());
+    let (first, since_too) = (visible("", 2), visible("", 3));
     let bad = |i: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
     };
@@ -108,9 +126,10 @@ pub(super) fn request_stats(
         .prepare_cached(&format!(
             "select type_key, status, category, count(*) from requests
              where workspace_id = ?1 and deleted_at is null and category in {UNFINISHED}
+               and {first}
              group by type_key, status, category order by type_key, count(*) desc"
         ))?
-        .query_map([&ws], |r| {
+        .query_map(params![ws, types, me], |r| {
             Ok(StatusCount {
                 type_key: docket_domain::request::TypeKey::parse(&r.get::<_, String>(0)?)
                     .map_err(|e| bad(0, e))?,
@@ -125,9 +144,10 @@ pub(super) fn request_stats(
         .prepare_cached(&format!(
             "select assignee_id, count(*) from requests
              where workspace_id = ?1 and deleted_at is null and category in {UNFINISHED}
+               and {first}
              group by assignee_id order by count(*) desc"
         ))?
-        .query_map([&ws], |r| {
+        .query_map(params![ws, types, me], |r| {
             let id: Option<String> = r.get(0)?;
             let id = id
                 .map(|s| s.parse::<MemberId>().map_err(|e| bad(0, e.to_string())))
@@ -136,22 +156,26 @@ pub(super) fn request_stats(
         })?
         .collect::<rusqlite::Result<_>>()?;
     let opened = c
-        .prepare_cached(
+        .prepare_cached(&format!(
             "select created_at from requests
-             where workspace_id = ?1 and deleted_at is null and created_at >= ?2 order by created_at",
-        )?
-        .query_map(params![ws, micros(since)], |r| Ok(from_micros(r.get(0)?)))?
+             where workspace_id = ?1 and deleted_at is null and created_at >= ?2 and {since_too}
+             order by created_at"
+        ))?
+        .query_map(params![ws, micros(since), types, me], |r| {
+            Ok(from_micros(r.get(0)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
+    let aliased = visible("r.", 3);
     let completed = c
-        .prepare_cached(
+        .prepare_cached(&format!(
             "select r.created_at, e.at from events e join requests r on r.id = e.request_id
-             where e.workspace_id = ?1 and e.at >= ?2 and r.deleted_at is null
+             where e.workspace_id = ?1 and e.at >= ?2 and r.deleted_at is null and {aliased}
                and exists (select 1 from json_each(e.changes) j
                            where json_extract(j.value, '$.field') = 'category'
                              and json_extract(j.value, '$.new') = 'done')
-             order by e.at",
-        )?
-        .query_map(params![ws, micros(since)], |r| {
+             order by e.at"
+        ))?
+        .query_map(params![ws, micros(since), types, me], |r| {
             Ok((from_micros(r.get(0)?), from_micros(r.get(1)?)))
         })?
         .collect::<rusqlite::Result<_>>()?;

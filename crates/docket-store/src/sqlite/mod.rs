@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_fts_update_columns.sql"),
     include_str!("migrations/0011_mail_flag.sql"),
     include_str!("migrations/0012_storyden_visibility.sql"),
+    include_str!("migrations/0013_requests_by_type.sql"),
 ];
 
 /// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
@@ -664,8 +665,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn request_stats(&self, ws: WorkspaceId, since: Timestamp) -> Result<RequestStats> {
-        self.read(|c| desk::request_stats(c, ws, since))
+    async fn request_stats(
+        &self,
+        ws: WorkspaceId,
+        since: Timestamp,
+        hidden: Option<&Restriction>,
+    ) -> Result<RequestStats> {
+        self.read(|c| desk::request_stats(c, ws, since, hidden))
     }
 
     async fn insert_token(&self, token: Token) -> Result<Token> {

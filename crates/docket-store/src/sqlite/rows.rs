@@ -392,12 +392,16 @@ pub(crate) fn list_requests(
         }
         sql.push(')');
     }
-    if let Some(t) = &q.type_key {
-        arg(
-            &mut sql,
-            " and type_key = ?",
-            Sql::Text(t.as_str().to_owned()),
-        );
+    if !q.types.is_empty() {
+        sql.push_str(" and type_key in (");
+        for (i, t) in q.types.iter().enumerate() {
+            arg(
+                &mut sql,
+                if i == 0 { "?" } else { ", ?" },
+                Sql::Text(t.as_str().to_owned()),
+            );
+        }
+        sql.push(')');
     }
     for (column, filter) in [("assignee_id", q.assignee), ("requester_id", q.requester)] {
         match filter {

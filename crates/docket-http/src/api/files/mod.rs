@@ -71,9 +71,7 @@ pub struct FileList {
 
 /// A file of the caller's workspace; another workspace's is not found.
 async fn file_of(state: &AppState, p: &Principal, id: FileId) -> Result<FileRecord, ApiError> {
-    Ok(state
-        .store()
-        .get_file(p.workspace_id, id)
+    Ok(crate::ops::reads::get_file(state, p, id)
         .await?
         .ok_or(DomainError::NotFound("file"))?)
 }

@@ -92,12 +92,8 @@ async fn page(
         .map(|c| c.parse::<FileId>())
         .transpose()
         .map_err(|_| ApiError::bad_request("invalid_cursor", "not a cursor of this list"))?;
-    let mut files = state
-        .store()
-        .list_files(p.workspace_id, request, after, limit + 1)
-        .await?;
-    let next_cursor = if files.len() > limit as usize {
-        files.truncate(limit as usize);
+    let (files, more) = crate::ops::reads::list_files(state, p, request, after, limit).await?;
+    let next_cursor = if more {
         files.last().map(|f| f.id.to_string())
     } else {
         None

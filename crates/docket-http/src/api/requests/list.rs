@@ -134,11 +134,13 @@ pub fn to_query(p: &Principal, params: ListParams) -> Result<RequestQuery, ApiEr
             .flatten()
             .map(|s| s.parse::<Category>().map_err(query_error))
             .collect::<Result<_, _>>()?,
-        type_key: params
+        types: params
             .type_key
             .as_deref()
             .map(|t| TypeKey::parse(t).map_err(query_error))
-            .transpose()?,
+            .transpose()?
+            .into_iter()
+            .collect(),
         assignee: params
             .assignee
             .as_deref()

@@ -87,9 +87,31 @@ pub async fn list(
         Some(s) => vec![StatusKey::parse(s).map_err(CollectError::BadRequest)?],
         None => vec![],
     };
+    // Collect's requests are those of its campaigns: the store filters by them (with the
+    // indexes the native list uses), so other products' requests are never read.
+    let types: Vec<TypeKey> = match campaign {
+        Some(c) => vec![c],
+        None => state
+            .store()
+            .list_request_types(p.workspace_id)
+            .await?
+            .into_iter()
+            .map(|t| t.key)
+            .filter(is_campaign)
+            .collect(),
+    };
+    if types.is_empty() {
+        return Ok(Json(ListEnvelope {
+            errors: vec![],
+            requests: vec![],
+            total: 0,
+            offset,
+            limit,
+        }));
+    }
     let mut query = RequestQuery {
         statuses,
-        type_key: campaign,
+        types,
         text: params.search.filter(|s| !s.trim().is_empty()),
         limit: MAX_LIMIT,
         ..Default::default()
@@ -99,7 +121,7 @@ pub async fn list(
     let mut page_items = Vec::new();
     loop {
         let page = crate::ops::reads::list_requests(&state, &p, query.clone()).await?;
-        for r in page.items.into_iter().filter(|r| is_campaign(&r.type_key)) {
+        for r in page.items {
             if (start..end).contains(&seen) {
                 page_items.push(r);
             }

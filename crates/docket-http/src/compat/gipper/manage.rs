@@ -108,7 +108,7 @@ pub async fn list(
             .into_iter()
             .filter_map(|s| StatusKey::parse(s).ok())
             .collect(),
-        type_key: Some(type_key()),
+        types: vec![type_key()],
         text: params.query.filter(|q| !q.trim().is_empty()),
         limit: MAX_LIMIT,
         ..Default::default()

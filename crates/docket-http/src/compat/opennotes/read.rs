@@ -127,7 +127,7 @@ pub async fn list(
     let params = parse_params(query)?;
     let native = RequestQuery {
         statuses: params.status.clone().into_iter().collect(),
-        type_key: Some(OPENNOTES.type_key()),
+        types: vec![OPENNOTES.type_key()],
         sort: SortKey::Created,
         direction: Direction::Desc,
         ..Default::default()

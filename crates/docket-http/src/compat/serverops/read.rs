@@ -43,7 +43,7 @@ pub async fn list(
     p.require(Scope::RequestsRead)?;
     let (sort, direction) = (SortKey::Created, Direction::Desc);
     let mut query = RequestQuery {
-        type_key: Some(SERVEROPS_CASE.type_key()),
+        types: vec![SERVEROPS_CASE.type_key()],
         sort,
         direction,
         limit: 50,

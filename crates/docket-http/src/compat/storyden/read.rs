@@ -63,7 +63,7 @@ pub async fn list(
             .iter()
             .filter_map(|s| StatusKey::parse(s).ok())
             .collect(),
-        type_key: Some(STORYDEN_REPORT.type_key()),
+        types: vec![STORYDEN_REPORT.type_key()],
         requester: if p.has(Scope::RequestsManage) {
             None
         } else {
