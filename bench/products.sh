@@ -61,7 +61,7 @@ load collect_campaign "/v1/requests?campaignId=collect&search=acme"
 load opennotes "/api/public/v1/requests"
 load storyden "/api/reports"
 load serverops "/cases"
-load gipper "/api/v4/content_requests" "Authentication: Bearer $T"
+load gipper "/api/v4/content_requests?pending=true" "Authentication: Bearer $T"
 
 python3 - "$WORK" "$DURATION" "$CONNS" "$SEED" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
@@ -84,7 +84,7 @@ rows = [("native GET /api/v1/requests?q=acme (reference)", "native"),
         ("Open Notes GET /api/public/v1/requests", "opennotes"),
         ("Storyden GET /api/reports", "storyden"),
         ("ServerOps GET /cases", "serverops"),
-        ("Gipper GET /api/v4/content_requests", "gipper")]
+        ("Gipper GET /api/v4/content_requests?pending=true", "gipper")]
 ref = parse("native")[2]
 print(f"\nProduct lists: {int(seed):,} native requests (all matching \"acme\"), 10 of each product; "
       f"{duration} s per endpoint, {conns} connections")
