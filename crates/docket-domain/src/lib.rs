@@ -24,10 +24,12 @@
 //! - [`error`]: the one domain error type.
 
 pub mod access;
+pub mod due;
 pub mod email;
 pub mod error;
 pub mod event;
 pub mod file;
+pub mod idempotency;
 pub mod ids;
 pub mod link;
 pub mod member;

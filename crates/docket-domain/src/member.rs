@@ -1,7 +1,7 @@
 //! Members: the people of a workspace, each with one role.
 
 use crate::access::Role;
-use crate::error::FieldError;
+use crate::error::{DomainError, FieldError};
 use crate::ids::{MemberId, WorkspaceId};
 use crate::Timestamp;
 use chrono::{DateTime, Utc};
@@ -90,5 +90,96 @@ impl NewMember {
             role: self.role,
             created_at: now,
         }
+    }
+}
+
+/// A change to a member; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct MemberChange {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl MemberChange {
+    /// Whether the change could take an owner's role away (it sets a role other than
+    /// owner): a store locks the workspace's owners before reading the member, so two
+    /// concurrent demotions count the owners one after the other.
+    pub fn may_demote(&self) -> bool {
+        self.role.is_some_and(|r| r != Role::Owner)
+    }
+
+    /// Whether it takes `current`'s owner role away, so the workspace's owners must be
+    /// counted before it is applied.
+    pub fn demotes_owner(&self, current: &Member) -> bool {
+        current.role == Role::Owner && self.may_demote()
+    }
+
+    /// `current` after the change. `owners` is the workspace's number of owners, read in
+    /// the same transaction (only needed when [`MemberChange::demotes_owner`]): a
+    /// workspace keeps at least one owner.
+    pub fn apply(self, mut current: Member, owners: i64) -> Result<Member, DomainError> {
+        if self.demotes_owner(&current) && owners <= 1 {
+            return Err(DomainError::Conflict {
+                code: "last_owner",
+                message: "a workspace keeps at least one owner".into(),
+            });
+        }
+        if let Some(name) = self.name {
+            current.name = name;
+        }
+        if let Some(role) = self.role {
+            current.role = role;
+        }
+        Ok(current)
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    fn member(role: Role) -> Member {
+        Member {
+            id: MemberId::new(),
+            workspace_id: WorkspaceId::new(),
+            email: Email::parse("a@example.com").unwrap(),
+            name: "A".into(),
+            role,
+            created_at: crate::now(),
+        }
+    }
+
+    #[test]
+    fn the_last_owner_keeps_the_role_and_others_change_freely() {
+        let demote = MemberChange {
+            role: Some(Role::Admin),
+            ..Default::default()
+        };
+        assert!(demote.demotes_owner(&member(Role::Owner)));
+        let refused = demote.clone().apply(member(Role::Owner), 1).unwrap_err();
+        assert!(matches!(
+            refused,
+            DomainError::Conflict {
+                code: "last_owner",
+                ..
+            }
+        ));
+        assert_eq!(
+            demote.clone().apply(member(Role::Owner), 2).unwrap().role,
+            Role::Admin
+        );
+        // Not an owner: the count does not matter.
+        assert!(!demote.demotes_owner(&member(Role::Member)));
+        assert_eq!(
+            demote.apply(member(Role::Member), 0).unwrap().role,
+            Role::Admin
+        );
+        let rename = MemberChange {
+            name: Some("B".into()),
+            ..Default::default()
+        };
+        assert!(!rename.may_demote());
+        let renamed = rename.apply(member(Role::Owner), 1).unwrap();
+        assert_eq!((renamed.name.as_str(), renamed.role), ("B", Role::Owner));
     }
 }

@@ -79,6 +79,70 @@ pub struct RequestType {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A change to a request type; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct RequestTypeChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub workflow: Option<Workflow>,
+}
+
+/// A request type after a change, and what the store must check and do with it in the
+/// same transaction.
+#[derive(Clone, Debug)]
+pub struct TypeUpdate {
+    pub next: RequestType,
+    /// Statuses of the old workflow the new one drops: no request may be in one
+    /// ([`statuses_in_use`] otherwise).
+    pub dropped: Vec<StatusKey>,
+    /// Whether the workflow was replaced: then each request's category follows its
+    /// status's category in the new workflow (a status may keep its key and change
+    /// category).
+    pub recategorise: bool,
+}
+
+impl RequestTypeChange {
+    pub fn apply(self, current: RequestType, at: Timestamp) -> TypeUpdate {
+        let mut next = current;
+        if let Some(name) = self.name {
+            next.name = name;
+        }
+        if let Some(description) = self.description {
+            next.description = description;
+        }
+        let mut dropped = Vec::new();
+        let recategorise = self.workflow.is_some();
+        if let Some(workflow) = self.workflow {
+            dropped = next
+                .workflow
+                .statuses()
+                .iter()
+                .filter(|old| !workflow.statuses().iter().any(|s| s.key == old.key))
+                .map(|old| old.key.clone())
+                .collect();
+            next.workflow = workflow;
+        }
+        next.updated_at = at;
+        TypeUpdate {
+            next,
+            dropped,
+            recategorise,
+        }
+    }
+}
+
+/// The refusal when requests are still in statuses a new workflow drops.
+pub fn statuses_in_use(in_use: &[StatusKey]) -> DomainError {
+    let keys: Vec<&str> = in_use.iter().map(StatusKey::as_str).collect();
+    DomainError::Conflict {
+        code: "status_in_use",
+        message: format!(
+            "requests are still in status {}; move them first",
+            keys.join(", ")
+        ),
+    }
+}
+
 impl RequestType {
     /// A type Docket defines for a workspace (the Collect campaign, Gipper's content
     /// requests), created the first time it is needed.
@@ -728,6 +792,41 @@ mod tests {
             None,
             ScopeSet::empty(),
         )
+    }
+
+    #[test]
+    fn a_type_change_names_the_statuses_a_new_workflow_drops() {
+        let at = crate::now() + chrono::TimeDelta::seconds(1);
+        let t = general(WorkspaceId::new());
+        let renamed = RequestTypeChange {
+            name: Some("Renamed".into()),
+            ..Default::default()
+        }
+        .apply(t.clone(), at);
+        assert_eq!(renamed.next.name, "Renamed");
+        assert!(renamed.dropped.is_empty() && !renamed.recategorise);
+        assert_eq!(renamed.next.updated_at, at);
+        // Gipper's workflow has none of the general one's statuses but `canceled`.
+        let replaced = RequestTypeChange {
+            workflow: Some(Workflow::gipper()),
+            ..Default::default()
+        }
+        .apply(t, at);
+        assert!(replaced.recategorise);
+        let dropped: Vec<&str> = replaced.dropped.iter().map(StatusKey::as_str).collect();
+        assert!(
+            dropped.contains(&"open") && dropped.contains(&"waiting"),
+            "{dropped:?}"
+        );
+        assert!(!dropped.contains(&"canceled"), "{dropped:?}");
+        let refused = statuses_in_use(&replaced.dropped[..1]);
+        assert!(matches!(
+            refused,
+            DomainError::Conflict {
+                code: "status_in_use",
+                ..
+            }
+        ));
     }
 
     fn general(ws: WorkspaceId) -> RequestType {

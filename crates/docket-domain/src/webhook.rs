@@ -228,6 +228,39 @@ impl DeliveryState {
     }
 }
 
+/// A change to a webhook; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookChange {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<EventKind>>,
+    pub description: Option<String>,
+    pub state: Option<WebhookState>,
+}
+
+impl WebhookChange {
+    /// `w` after the change, at `at`. Changing the state (pausing, or making it active
+    /// again) clears the reason Docket paused it.
+    pub fn apply(self, mut w: Webhook, at: DateTime<Utc>) -> Webhook {
+        if let Some(url) = self.url {
+            w.url = url;
+        }
+        if let Some(types) = self.event_types {
+            w.event_types = types;
+        }
+        if let Some(description) = self.description {
+            w.description = description;
+        }
+        if let Some(state) = self.state {
+            if state != w.state {
+                w.paused_reason = None;
+            }
+            w.state = state;
+        }
+        w.updated_at = at;
+        w
+    }
+}
+
 /// One attempt to deliver: when, what the receiver answered, how long it took.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
@@ -263,6 +296,56 @@ pub struct Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_keeps_what_it_does_not_name_and_a_new_state_clears_the_pause_reason() {
+        let at = crate::now();
+        let hook = Webhook {
+            id: WebhookId::new(),
+            workspace_id: WorkspaceId::new(),
+            url: "https://a.example/".into(),
+            event_types: vec![EventKind::Created],
+            description: "d".into(),
+            state: WebhookState::Paused,
+            paused_reason: Some("failing".into()),
+            secret: generate_secret(),
+            created_at: at,
+            updated_at: at,
+        };
+        let later = at + chrono::TimeDelta::seconds(5);
+        let renamed = WebhookChange {
+            description: Some("e".into()),
+            ..Default::default()
+        }
+        .apply(hook.clone(), later);
+        assert_eq!(renamed.description, "e");
+        assert_eq!(renamed.paused_reason.as_deref(), Some("failing"));
+        assert_eq!(
+            (renamed.url.as_str(), renamed.updated_at),
+            ("https://a.example/", later)
+        );
+        let resumed = WebhookChange {
+            state: Some(WebhookState::Active),
+            event_types: Some(vec![]),
+            ..Default::default()
+        }
+        .apply(hook.clone(), later);
+        assert_eq!(
+            (resumed.state, resumed.paused_reason),
+            (WebhookState::Active, None)
+        );
+        assert!(resumed.event_types.is_empty());
+        let same = WebhookChange {
+            state: Some(WebhookState::Paused),
+            ..Default::default()
+        }
+        .apply(hook, later);
+        assert_eq!(
+            same.paused_reason.as_deref(),
+            Some("failing"),
+            "no state change, reason kept"
+        );
+    }
 
     #[test]
     fn signatures_follow_standard_webhooks() {

@@ -46,6 +46,11 @@ impl Category {
     pub fn is_finished(self) -> bool {
         matches!(self, Category::Done | Category::Canceled)
     }
+
+    /// The categories of work still to do (not [`Category::is_finished`]).
+    pub fn unfinished() -> impl Iterator<Item = Category> {
+        Self::ALL.into_iter().filter(|c| !c.is_finished())
+    }
 }
 
 impl std::str::FromStr for Category {

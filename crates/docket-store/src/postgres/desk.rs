@@ -14,7 +14,6 @@ use docket_domain::{from_micros, DomainError, Timestamp};
 use sqlx::{PgConnection, Row};
 
 /// The categories of unfinished work, as stored.
-const UNFINISHED: &str = "('open', 'in_progress', 'waiting')";
 
 pub(super) async fn set_password(
     c: &mut PgConnection,
@@ -138,10 +137,11 @@ pub(super) async fn request_stats(
         .map(|h| h.types.iter().map(|t| t.as_str().to_owned()).collect())
         .unwrap_or_default();
     let me = hidden.and_then(|h| h.member).map(|m| m.0);
+    let unfinished = crate::unfinished_sql();
     let (first, since_too, aliased) = (visible("", 2), visible("", 3), visible("r.", 3));
     let open_by_status = sqlx::query(&format!(
         "select type_key, status, category, count(*) as n from requests
-         where workspace_id = $1 and deleted_at is null and category in {UNFINISHED}
+         where workspace_id = $1 and deleted_at is null and category in {unfinished}
            and {first}
          group by type_key, status, category order by type_key, count(*) desc"
     ))
@@ -162,7 +162,7 @@ pub(super) async fn request_stats(
     .collect::<Result<_>>()?;
     let open_by_assignee = sqlx::query(&format!(
         "select assignee_id, count(*) as n from requests
-         where workspace_id = $1 and deleted_at is null and category in {UNFINISHED}
+         where workspace_id = $1 and deleted_at is null and category in {unfinished}
            and {first}
          group by assignee_id order by count(*) desc"
     ))

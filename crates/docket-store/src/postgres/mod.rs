@@ -44,7 +44,7 @@ use crate::{
 use anyhow::Context as _;
 use async_trait::async_trait;
 use docket_domain::email::Template;
-use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::event::{Actor, Event};
 use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{
     DeliveryId, EventId, MemberId, RequestId, RequestTypeId, TokenId, WebhookId, WorkspaceId,
@@ -58,7 +58,7 @@ use docket_domain::token::{Token, TokenHash};
 use docket_domain::webhook::{Attempt, Delivery, Webhook};
 use docket_domain::workflow::Workflow;
 use docket_domain::workspace::Workspace;
-use docket_domain::{access::Role, DomainError, Timestamp};
+use docket_domain::{from_micros, idempotency, DomainError, Timestamp};
 use rows::*;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -72,11 +72,6 @@ use tokio::sync::watch;
 /// The PostgreSQL migrations, embedded at build time. Never edit one that has landed: add
 /// the next.
 pub static MIGRATOR: Migrator = sqlx::migrate!("src/postgres/migrations");
-
-/// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
-const IDEMPOTENCY_IN_FLIGHT_MICROS: i64 = 60 * 1_000_000;
-/// How long a finished idempotency key is remembered.
-const IDEMPOTENCY_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 /// Connections per node. Each write holds one for a transaction of a few round trips;
 /// PostgreSQL's own limit (100 by default) is shared by every node.
@@ -588,24 +583,22 @@ async fn due_notices(tx: &mut PgConnection, now: Timestamp, limit: u32) -> Resul
             .iter()
             .map(request_type_from_row)
             .collect::<Result<_>>()?;
-    let lead_minutes = i64::from(
-        types
-            .iter()
-            .map(|t| t.workflow.reminders().first().copied().unwrap_or(0))
-            .max()
-            .unwrap_or(0),
-    );
+    // As far ahead as any workflow reminds.
+    let horizon = micros(docket_domain::due::horizon(
+        types.iter().map(|t| &t.workflow),
+        now,
+    ));
     let types: std::collections::HashMap<RequestTypeId, RequestType> =
         types.into_iter().map(|t| (t.id, t)).collect();
-    let horizon = micros(now) + lead_minutes * 60_000_000;
     // Requests already reminded stay in range until they are overdue, so walk the range
     // in pages rather than stopping at the first `limit` of them.
+    let unfinished = crate::unfinished_sql();
     let mut candidates: Vec<Request> = Vec::new();
     let mut after: (i64, uuid::Uuid) = (i64::MIN, uuid::Uuid::nil());
     loop {
         let page: Vec<Request> = sqlx::query(&format!(
             "select {REQUEST_COLUMNS} from requests r
-             where r.deleted_at is null and r.due_at is not null and r.category in ('open', 'in_progress', 'waiting')
+             where r.deleted_at is null and r.due_at is not null and r.category in {unfinished}
                and r.due_at <= $1 and (r.due_at, r.id) > ($3, $4)
                and not exists (select 1 from request_notices n where n.request_id = r.id and n.due_at = r.due_at and n.kind = 'overdue')
              order by r.due_at, r.id limit $2"
@@ -634,52 +627,22 @@ async fn due_notices(tx: &mut PgConnection, now: Timestamp, limit: u32) -> Resul
         let Some(rtype) = types.get(&r.type_id) else {
             continue;
         };
-        let mut notices: Vec<(String, EventKind, String)> = Vec::new();
-        if due <= now {
-            notices.push((
-                "overdue".into(),
-                EventKind::Overdue,
-                format!("Overdue: it was due {}", due.to_rfc3339()),
-            ));
-        } else {
-            for minutes in rtype.workflow.reminders() {
-                if due - chrono::TimeDelta::minutes(i64::from(*minutes)) <= now {
-                    notices.push((
-                        format!("reminder:{minutes}"),
-                        EventKind::Reminder,
-                        format!(
-                            "Reminder: due {} ({minutes} minutes' notice)",
-                            due.to_rfc3339()
-                        ),
-                    ));
-                }
-            }
-        }
-        for (kind, event_kind, comment) in notices {
+        for notice in docket_domain::due::notices(&r, &rtype.workflow, now) {
+            // Recorded once per request, due time and kind: a notice already sent (by
+            // this node or another) writes no second event.
             let fresh = sqlx::query(
                 "insert into request_notices (request_id, due_at, kind, created_at) values ($1, $2, $3, $4)
                  on conflict do nothing",
             )
             .bind(r.id.0)
             .bind(micros(due))
-            .bind(&kind)
+            .bind(&notice.kind)
             .bind(micros(now))
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if fresh == 1 {
-                let event = Event {
-                    id: EventId::new(),
-                    seq: 0,
-                    workspace_id: r.workspace_id,
-                    request_id: r.id,
-                    kind: event_kind,
-                    actor: Default::default(),
-                    at: now,
-                    changes: Vec::new(),
-                    comment: Some(comment),
-                };
-                events.push(insert_event(&mut *tx, event, None).await?);
+                events.push(insert_event(&mut *tx, notice.event, None).await?);
             }
         }
     }
@@ -794,7 +757,7 @@ impl Store for PgStore {
         change: MemberChange,
     ) -> Result<Member> {
         let mut tx = self.pool.begin().await?;
-        if change.role.is_some_and(|r| r != Role::Owner) {
+        if change.may_demote() {
             // Every owner row, in id order, before the member's own: two concurrent
             // demotions queue here, and the second counts the owners the first left.
             sqlx::query(
@@ -812,27 +775,18 @@ impl Store for PgStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(DomainError::NotFound("member"))?;
-        let mut m = member_from_row(&row)?;
-        if let Some(name) = change.name {
-            m.name = name;
-        }
-        if let Some(role) = change.role {
-            if m.role == Role::Owner && role != Role::Owner {
-                let owners: i64 = sqlx::query_scalar(
-                    "select count(*) from members where workspace_id = $1 and role = 'owner'",
-                )
-                .bind(ws.0)
-                .fetch_one(&mut *tx)
-                .await?;
-                if owners <= 1 {
-                    return Err(conflict(
-                        "last_owner",
-                        "a workspace keeps at least one owner",
-                    ));
-                }
-            }
-            m.role = role;
-        }
+        let current = member_from_row(&row)?;
+        let owners: i64 = if change.demotes_owner(&current) {
+            sqlx::query_scalar(
+                "select count(*) from members where workspace_id = $1 and role = 'owner'",
+            )
+            .bind(ws.0)
+            .fetch_one(&mut *tx)
+            .await?
+        } else {
+            0
+        };
+        let m = change.apply(current, owners)?;
         sqlx::query("update members set name = $1, role = $2 where id = $3")
             .bind(&m.name)
             .bind(m.role.as_str())
@@ -948,37 +902,32 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         // `for update` waits for every request change holding the type `for share`, and
         // keeps new ones out until this commits.
-        let mut t = request_type_in(&mut tx, ws, key.as_str(), " for update")
+        let current = request_type_in(&mut tx, ws, key.as_str(), " for update")
             .await?
             .ok_or(DomainError::NotFound("request type"))?;
-        if let Some(name) = change.name {
-            t.name = name;
-        }
-        if let Some(description) = change.description {
-            t.description = description;
-        }
-        if let Some(workflow) = change.workflow {
-            let used: Vec<String> =
-                sqlx::query_scalar("select distinct status from requests where type_id = $1")
-                    .bind(t.id.0)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let dropped: Vec<&str> = used
+        let update = change.apply(current, at);
+        let t = update.next;
+        if !update.dropped.is_empty() {
+            let dropped: Vec<&str> = update.dropped.iter().map(|s| s.as_str()).collect();
+            let used: Vec<String> = sqlx::query_scalar(
+                "select distinct status from requests where type_id = $1 and status = any($2)",
+            )
+            .bind(t.id.0)
+            .bind(&dropped)
+            .fetch_all(&mut *tx)
+            .await?;
+            let in_use: Vec<_> = update
+                .dropped
                 .iter()
-                .map(String::as_str)
-                .filter(|s| !workflow.statuses().iter().any(|x| x.key.as_str() == *s))
+                .filter(|s| used.iter().any(|u| u == s.as_str()))
+                .cloned()
                 .collect();
-            if !dropped.is_empty() {
-                return Err(conflict(
-                    "status_in_use",
-                    format!(
-                        "requests are still in status {}; move them first",
-                        dropped.join(", ")
-                    ),
-                ));
+            if !in_use.is_empty() {
+                return Err(docket_domain::request::statuses_in_use(&in_use).into());
             }
-            // A status may keep its key but change category: keep requests' category in step.
-            for s in workflow.statuses() {
+        }
+        if update.recategorise {
+            for s in t.workflow.statuses() {
                 // The version moves too, so cached ETags stop matching.
                 sqlx::query(
                     "update requests set category = $1, version = version + 1, updated_at = $4
@@ -991,9 +940,7 @@ impl Store for PgStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            t.workflow = workflow;
         }
-        t.updated_at = at;
         sqlx::query(
             "update request_types set name = $1, description = $2, workflow = $3::json, updated_at = $4 where id = $5",
         )
@@ -1259,11 +1206,14 @@ impl Store for PgStore {
         let fp: Vec<u8> = row.try_get("fingerprint")?;
         let status: Option<i32> = row.try_get("status")?;
         let created: i64 = row.try_get("created_at")?;
-        let reclaim = now - created > IDEMPOTENCY_TTL_MICROS
-            || (fp == fingerprint
-                && status.is_none()
-                && now - created > IDEMPOTENCY_IN_FLIGHT_MICROS);
-        let claim = if reclaim {
+        let decision = idempotency::decide(
+            &fp,
+            status.is_some(),
+            from_micros(created),
+            &fingerprint,
+            from_micros(now),
+        );
+        let claim = if decision == idempotency::Decision::Take {
             sqlx::query(
                 "update idempotency_keys set fingerprint = $3, status = null, content_type = null, body = null, headers = null, created_at = $4
                  where scope = $1 and key = $2",
@@ -1275,7 +1225,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
             IdempotencyClaim::New
-        } else if fp != fingerprint {
+        } else if decision == idempotency::Decision::Mismatch {
             IdempotencyClaim::Mismatch
         } else {
             match status {

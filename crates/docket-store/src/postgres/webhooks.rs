@@ -115,25 +115,10 @@ pub(super) async fn update_webhook(
     change: WebhookChange,
     at: Timestamp,
 ) -> Result<Webhook> {
-    let mut w = get_webhook(&mut *c, ws, id, " for update")
+    let current = get_webhook(&mut *c, ws, id, " for update")
         .await?
         .ok_or(DomainError::NotFound("webhook"))?;
-    if let Some(url) = change.url {
-        w.url = url;
-    }
-    if let Some(types) = change.event_types {
-        w.event_types = types;
-    }
-    if let Some(description) = change.description {
-        w.description = description;
-    }
-    if let Some(state) = change.state {
-        if state != w.state {
-            w.paused_reason = None;
-        }
-        w.state = state;
-    }
-    w.updated_at = at;
+    let w = change.apply(current, at);
     sqlx::query(
         "update webhooks set url = $1, event_types = $2::json, description = $3, state = $4, paused_reason = $5, updated_at = $6 where id = $7",
     )

@@ -11,7 +11,6 @@ use docket_domain::{from_micros, DomainError, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The categories of unfinished work, as stored.
-const UNFINISHED: &str = "('open', 'in_progress', 'waiting')";
 
 pub(super) fn set_password(
     c: &Connection,
@@ -118,6 +117,7 @@ pub(super) fn request_stats(
         .unwrap_or_default();
     let types = serde_json::to_string(&types).map_err(anyhow::Error::from)?;
     let me = hidden.and_then(|h| h.member).map(|m| m.to_string());
+    let unfinished = crate::unfinished_sql();
     let (first, since_too) = (visible("", 2), visible("", 3));
     let bad = |i: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -125,7 +125,7 @@ pub(super) fn request_stats(
     let open_by_status = c
         .prepare_cached(&format!(
             "select type_key, status, category, count(*) from requests
-             where workspace_id = ?1 and deleted_at is null and category in {UNFINISHED}
+             where workspace_id = ?1 and deleted_at is null and category in {unfinished}
                and {first}
              group by type_key, status, category order by type_key, count(*) desc"
         ))?
@@ -143,7 +143,7 @@ pub(super) fn request_stats(
     let open_by_assignee = c
         .prepare_cached(&format!(
             "select assignee_id, count(*) from requests
-             where workspace_id = ?1 and deleted_at is null and category in {UNFINISHED}
+             where workspace_id = ?1 and deleted_at is null and category in {unfinished}
                and {first}
              group by assignee_id order by count(*) desc"
         ))?

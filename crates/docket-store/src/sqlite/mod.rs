@@ -29,7 +29,7 @@ use crate::{
 use async_trait::async_trait;
 use checkpoint::Checkpoints;
 use docket_domain::email::Template;
-use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::event::{Actor, Event};
 use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{DeliveryId, EventId, WebhookId};
 use docket_domain::ids::{MemberId, RequestId, RequestTypeId, TokenId, WorkspaceId};
@@ -42,7 +42,7 @@ use docket_domain::token::{Token, TokenHash};
 use docket_domain::webhook::{Attempt, Delivery, Webhook};
 use docket_domain::workflow::Workflow;
 use docket_domain::workspace::Workspace;
-use docket_domain::{access::Role, DomainError, Timestamp};
+use docket_domain::{from_micros, idempotency, DomainError, Timestamp};
 use read_pool::ReadPool;
 use rows::*;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -67,11 +67,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_storyden_visibility.sql"),
     include_str!("migrations/0013_requests_by_type.sql"),
 ];
-
-/// How long an unfinished idempotency claim blocks a retry before it is presumed lost.
-const IDEMPOTENCY_IN_FLIGHT_MICROS: i64 = 60 * 1_000_000;
-/// How long a finished idempotency key is remembered.
-const IDEMPOTENCY_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 pub struct SqliteStore {
     writer: Writer,
@@ -216,27 +211,28 @@ fn due_notices(
     now: Timestamp,
     limit: u32,
 ) -> Result<Vec<Event>> {
-    // The furthest any workflow looks ahead.
-    let lead_minutes: i64 = {
+    // As far ahead as any workflow reminds.
+    let horizon = {
         let mut stmt =
             c.prepare_cached(&format!("select {REQUEST_TYPE_COLUMNS} from request_types"))?;
-        let rows = stmt.query_map([], request_type_from_row)?;
-        let mut max = 0;
-        for t in rows {
-            max = max.max(t?.workflow.reminders().first().copied().unwrap_or(0));
-        }
-        i64::from(max)
+        let types = stmt
+            .query_map([], request_type_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        micros(docket_domain::due::horizon(
+            types.iter().map(|t| &t.workflow),
+            now,
+        ))
     };
-    let horizon = micros(now) + lead_minutes * 60_000_000;
     // Requests already reminded stay in range until they are overdue, so walk the range
     // in pages rather than stopping at the first `limit` of them.
+    let unfinished = crate::unfinished_sql();
     let mut candidates: Vec<Request> = Vec::new();
     let mut after: (i64, String) = (i64::MIN, String::new());
     loop {
         let page: Vec<Request> = {
             let mut stmt = c.prepare_cached(&format!(
                 "select {REQUEST_COLUMNS} from requests r
-                 where r.deleted_at is null and r.due_at is not null and r.category in ('open', 'in_progress', 'waiting')
+                 where r.deleted_at is null and r.due_at is not null and r.category in {unfinished}
                    and r.due_at <= ?1 and (r.due_at, r.id) > (?3, ?4)
                    and not exists (select 1 from request_notices n where n.request_id = r.id and n.due_at = r.due_at and n.kind = 'overdue')
                  order by r.due_at, r.id limit ?2"
@@ -261,44 +257,14 @@ fn due_notices(
     for r in candidates {
         let Some(due) = r.due_at else { continue };
         let rtype = request_type_cached(c, types, r.type_id)?;
-        let mut notices: Vec<(String, EventKind, String)> = Vec::new();
-        if due <= now {
-            notices.push((
-                "overdue".into(),
-                EventKind::Overdue,
-                format!("Overdue: it was due {}", due.to_rfc3339()),
-            ));
-        } else {
-            for minutes in rtype.workflow.reminders() {
-                if due - chrono::TimeDelta::minutes(i64::from(*minutes)) <= now {
-                    notices.push((
-                        format!("reminder:{minutes}"),
-                        EventKind::Reminder,
-                        format!(
-                            "Reminder: due {} ({minutes} minutes' notice)",
-                            due.to_rfc3339()
-                        ),
-                    ));
-                }
-            }
-        }
-        for (kind, event_kind, comment) in notices {
+        for notice in docket_domain::due::notices(&r, &rtype.workflow, now) {
+            // Recorded once per request, due time and kind: a notice already sent (by
+            // this node or another) writes no second event.
             let fresh = c
                 .prepare_cached("insert or ignore into request_notices (request_id, due_at, kind, created_at) values (?1, ?2, ?3, ?4)")?
-                .execute(params![r.id.to_string(), micros(due), kind, micros(now)])?;
+                .execute(params![r.id.to_string(), micros(due), notice.kind, micros(now)])?;
             if fresh == 1 {
-                let event = Event {
-                    id: docket_domain::ids::EventId::new(),
-                    seq: 0,
-                    workspace_id: r.workspace_id,
-                    request_id: r.id,
-                    kind: event_kind,
-                    actor: Default::default(),
-                    at: now,
-                    changes: Vec::new(),
-                    comment: Some(comment),
-                };
-                events.push(insert_event(c, event, None)?);
+                events.push(insert_event(c, notice.event, None)?);
             }
         }
     }
@@ -602,23 +568,18 @@ impl Store for SqliteStore {
         let written = self
             .writer
             .write(move |c| {
-                let mut m = member_in(c, ws, id)?.ok_or(DomainError::NotFound("member"))?;
-                if let Some(name) = change.name {
-                    m.name = name;
-                }
-                if let Some(role) = change.role {
-                    // Checked here, inside the writer's transaction, so two concurrent
-                    // demotions cannot both see "another owner remains".
-                    if m.role == Role::Owner && role != Role::Owner {
-                        let owners: i64 = c
-                            .prepare_cached("select count(*) from members where workspace_id = ?1 and role = 'owner'")?
-                            .query_row([ws.to_string()], |r| r.get(0))?;
-                        if owners <= 1 {
-                            return Err(conflict("last_owner", "a workspace keeps at least one owner"));
-                        }
-                    }
-                    m.role = role;
-                }
+                let current = member_in(c, ws, id)?.ok_or(DomainError::NotFound("member"))?;
+                // Counted inside the writer's transaction, so two concurrent demotions
+                // cannot both see "another owner remains".
+                let owners: i64 = if change.demotes_owner(&current) {
+                    c.prepare_cached(
+                        "select count(*) from members where workspace_id = ?1 and role = 'owner'",
+                    )?
+                    .query_row([ws.to_string()], |r| r.get(0))?
+                } else {
+                    0
+                };
+                let m = change.apply(current, owners)?;
                 c.prepare_cached("update members set name = ?1, role = ?2 where id = ?3")?
                     .execute(params![m.name, m.role.as_str(), m.id.to_string()])?;
                 Ok(m)
@@ -785,39 +746,29 @@ impl Store for SqliteStore {
         let types = self.types.clone();
         self.writer
             .write(move |c| {
-                let mut t = request_type_in(c, ws, key.as_str())?.ok_or(DomainError::NotFound("request type"))?;
-                if let Some(name) = change.name {
-                    t.name = name;
-                }
-                if let Some(description) = change.description {
-                    t.description = description;
-                }
-                if let Some(workflow) = change.workflow {
-                    // Only statuses the new workflow drops need checking, each through the
-                    // (workspace, status) index the list filter uses anyway.
-                    let mut in_use = Vec::new();
-                    for old in t.workflow.statuses() {
-                        if workflow.statuses().iter().any(|s| s.key == old.key) {
-                            continue;
-                        }
-                        let used: bool = c
-                            .prepare_cached("select exists (select 1 from requests where workspace_id = ?1 and status = ?2 and type_id = ?3)")?
-                            .query_row(params![ws.to_string(), old.key.as_str(), t.id.to_string()], |r| r.get(0))?;
-                        if used {
-                            in_use.push(old.key.as_str());
-                        }
+                let current = request_type_in(c, ws, key.as_str())?.ok_or(DomainError::NotFound("request type"))?;
+                let update = change.apply(current, at);
+                let t = update.next;
+                // Each dropped status through the (workspace, status) index the list
+                // filter uses anyway.
+                let mut in_use = Vec::new();
+                for status in update.dropped {
+                    let used: bool = c
+                        .prepare_cached("select exists (select 1 from requests where workspace_id = ?1 and status = ?2 and type_id = ?3)")?
+                        .query_row(params![ws.to_string(), status.as_str(), t.id.to_string()], |r| r.get(0))?;
+                    if used {
+                        in_use.push(status);
                     }
-                    if !in_use.is_empty() {
-                        return Err(conflict("status_in_use", format!("requests are still in status {}; move them first", in_use.join(", "))));
-                    }
-                    // A status may keep its key but change category: keep requests' category in step.
-                    for s in workflow.statuses() {
+                }
+                if !in_use.is_empty() {
+                    return Err(docket_domain::request::statuses_in_use(&in_use).into());
+                }
+                if update.recategorise {
+                    for s in t.workflow.statuses() {
                         c.prepare_cached("update requests set category = ?1, version = version + 1, updated_at = ?4 where workspace_id = ?5 and status = ?3 and type_id = ?2 and category <> ?1")?
                             .execute(params![s.category.as_str(), t.id.to_string(), s.key.as_str(), micros(at), ws.to_string()])?;
                     }
-                    t.workflow = workflow;
                 }
-                t.updated_at = at;
                 c.prepare_cached("update request_types set name = ?1, description = ?2, workflow = ?3, updated_at = ?4 where id = ?5")?
                     .execute(params![t.name, t.description, to_json(&t.workflow)?, micros(at), t.id.to_string()])?;
                 types.forget(t.id);
@@ -1494,13 +1445,14 @@ impl Store for SqliteStore {
                     .execute(params![&scope[..], key, &fingerprint[..], now])?;
                     Ok(IdempotencyClaim::New)
                 };
-                match existing {
-                    None => claim(c),
-                    Some((_, _, created)) if now - created > IDEMPOTENCY_TTL_MICROS => claim(c),
-                    Some((fp, _, _)) if fp != fingerprint => Ok(IdempotencyClaim::Mismatch),
-                    Some((_, None, created)) if now - created > IDEMPOTENCY_IN_FLIGHT_MICROS => claim(c),
-                    Some((_, None, _)) => Ok(IdempotencyClaim::InFlight),
-                    Some((_, Some(response), _)) => Ok(IdempotencyClaim::Replay(response)),
+                let Some((fp, response, created)) = existing else {
+                    return claim(c);
+                };
+                match idempotency::decide(&fp, response.is_some(), from_micros(created), &fingerprint, from_micros(now)) {
+                    idempotency::Decision::Take => claim(c),
+                    idempotency::Decision::Mismatch => Ok(IdempotencyClaim::Mismatch),
+                    idempotency::Decision::InFlight => Ok(IdempotencyClaim::InFlight),
+                    idempotency::Decision::Replay => Ok(response.map_or(IdempotencyClaim::InFlight, IdempotencyClaim::Replay)),
                 }
             })
             .await
