@@ -151,7 +151,13 @@ pub fn if_match_version(
     headers: &axum::http::HeaderMap,
     id: &docket_domain::ids::RequestId,
 ) -> Option<i64> {
-    let raw = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
+    expected_version(headers.get(header::IF_MATCH)?.to_str().ok()?, id)
+}
+
+/// The version an `If-Match` value (one ETag, several, or `*`) names for request `id`,
+/// as [`if_match_version`] reads it; the desk's forms carry the ETag they were shown.
+pub fn expected_version(raw: &str, id: &docket_domain::ids::RequestId) -> Option<i64> {
+    let raw = raw.trim();
     if raw == "*" {
         return None;
     }

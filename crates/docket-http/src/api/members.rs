@@ -7,11 +7,10 @@ use crate::extract::{ApiJson, PathId};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use docket_domain::access::{Principal, Role, Scope};
+use docket_domain::access::{Role, Scope};
 use docket_domain::ids::MemberId;
-use docket_domain::member::{Email, Member, NewMember};
+use docket_domain::member::{Email, Member};
 use docket_domain::DomainError;
-use docket_store::MemberChange;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -40,17 +39,6 @@ pub struct CreateMember {
 pub struct UpdateMember {
     pub name: Option<String>,
     pub role: Option<Role>,
-}
-
-/// Only owners make or unmake owners.
-fn check_owner_grant(p: &Principal, role: Role) -> Result<(), ApiError> {
-    if role == Role::Owner && p.role().is_some_and(|r| r != Role::Owner) {
-        return Err(DomainError::Forbidden(
-            "only an owner may grant or remove the owner role".into(),
-        )
-        .into());
-    }
-    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", responses((status = 200, body = MemberList)))]
@@ -87,14 +75,8 @@ pub async fn create(
     Auth(p): Auth,
     ApiJson(body): ApiJson<CreateMember>,
 ) -> Result<(StatusCode, Json<Member>), ApiError> {
-    p.require(Scope::MembersWrite)?;
-    check_owner_grant(&p, body.role)?;
-    let new = NewMember::new(body.email, &body.name, body.role)
-        .map_err(|e| DomainError::Validation(vec![e]))?;
-    let member = state
-        .store()
-        .insert_member(new.into_member(p.workspace_id, docket_domain::now()))
-        .await?;
+    let member =
+        crate::ops::people::add_member(&state, &p, body.email, &body.name, body.role).await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 
@@ -106,37 +88,7 @@ pub async fn update(
     PathId(id): PathId<MemberId>,
     ApiJson(body): ApiJson<UpdateMember>,
 ) -> Result<Json<Member>, ApiError> {
-    p.require(Scope::MembersWrite)?;
-    let store = state.store();
-    let current = store
-        .get_member(p.workspace_id, id)
-        .await?
-        .ok_or(DomainError::NotFound("member"))?;
-    if let Some(role) = body.role {
-        if role != current.role {
-            check_owner_grant(&p, role)?;
-            check_owner_grant(&p, current.role)?;
-            // The last-owner rule is checked by the store, in the write's transaction.
-        }
-    }
-    let name = match body.name {
-        Some(n) => Some(
-            NewMember::new(current.email.clone(), &n, current.role)
-                .map_err(|e| DomainError::Validation(vec![e]))?
-                .name,
-        ),
-        None => None,
-    };
     Ok(Json(
-        store
-            .update_member(
-                p.workspace_id,
-                id,
-                MemberChange {
-                    name,
-                    role: body.role,
-                },
-            )
-            .await?,
+        crate::ops::people::change_member(&state, &p, id, body.name, body.role).await?,
     ))
 }

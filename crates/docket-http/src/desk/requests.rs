@@ -8,23 +8,25 @@
 use super::directory::{Choice, Directory};
 use super::page::{api_error_page, back, render, when, Flash, Nav};
 use super::session::{DeskForm, DeskUser};
-use crate::api::requests::{comments, create, links, list, transitions, update, RequestView};
+use crate::api::requests::{list, transitions, RequestView};
+use crate::api::time::parse_instant;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, PathId};
+use crate::extract::{ApiQuery, PathId};
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Redirect, Response};
 use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::event::{Event, EventKind};
-use docket_domain::request::{Request, TypeKey};
-use docket_domain::workflow::Category;
+use docket_domain::ids::MemberId;
+use docket_domain::link::LinkMode;
+use docket_domain::request::{NewRequest, Patch, Request, RequestPatch, TypeKey};
+use docket_domain::workflow::{Category, StatusKey};
 use docket_domain::DomainError;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The list filters as the form shows them (empty: not filtering).
 #[derive(Clone, Default, Deserialize)]
@@ -521,32 +523,34 @@ async fn request_inner(
     }))
 }
 
-/// Applies a partial update as the API's `PATCH` would, guarded by the version the page
-/// showed (`If-Match`), so a change made meanwhile by someone else is not overwritten.
+/// Applies a change guarded by the version the page showed (its ETag), so a change made
+/// meanwhile by someone else is not overwritten.
 async fn patch(
     state: &AppState,
     user: &DeskUser,
     number: i64,
     etag: &str,
-    body: Value,
+    change: RequestPatch,
 ) -> Result<(), ApiError> {
     let r = by_number(state, user, number).await?;
-    let body = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        headers.insert(header::IF_MATCH, v);
+    let expected = crate::extract::expected_version(etag, &r.id);
+    crate::ops::requests::update(state, &user.principal, r.id, change, expected)
+        .await
+        .map(drop)
+        .map_err(stale)
+}
+
+/// A form value that does not parse.
+fn bad_form(field: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request("invalid_form", format!("{field}: {e}"))
+}
+
+/// A form's member choice: empty means nobody.
+fn member_choice(field: &str, value: &str) -> Result<Patch<MemberId>, ApiError> {
+    match value.trim() {
+        "" => Ok(Patch::Clear),
+        v => v.parse().map(Patch::Set).map_err(|e| bad_form(field, e)),
     }
-    update::update(
-        State(state.clone()),
-        auth(user),
-        PathId(r.id),
-        headers,
-        ApiJson(body),
-    )
-    .await
-    .map(drop)
-    .map_err(stale)
 }
 
 /// A stale page gets a sentence a person can act on.
@@ -564,26 +568,21 @@ fn page_of(number: i64) -> String {
     format!("/desk/requests/{number}")
 }
 
-/// A form value as JSON: empty means "clear it" (`null`).
-fn or_null(value: &str) -> Value {
-    match value.trim() {
-        "" => Value::Null,
-        v => json!(v),
-    }
-}
-
 /// Applies `body` to request `number` as the page's `PATCH` and goes back to the page.
 async fn patch_and_back(
     state: &AppState,
     user: &DeskUser,
     number: i64,
     etag: &str,
-    body: Value,
+    change: Result<RequestPatch, ApiError>,
     notice: &str,
 ) -> Response {
-    let outcome = patch(state, user, number, etag, body)
-        .await
-        .map(|()| notice.to_owned());
+    let outcome = match change {
+        Ok(change) => patch(state, user, number, etag, change)
+            .await
+            .map(|()| notice.to_owned()),
+        Err(e) => Err(e),
+    };
     back(&page_of(number), outcome)
 }
 
@@ -598,8 +597,13 @@ pub async fn set_status(
     Path(number): Path<i64>,
     DeskForm { user, form }: DeskForm<StatusForm>,
 ) -> Response {
-    let body = json!({ "status": form.to });
-    patch_and_back(&state, &user, number, &form.etag, body, "Status changed.").await
+    let change = StatusKey::parse(&form.to)
+        .map(|status| RequestPatch {
+            status: Some(status),
+            ..Default::default()
+        })
+        .map_err(|e| bad_form("status", e));
+    patch_and_back(&state, &user, number, &form.etag, change, "Status changed.").await
 }
 
 #[derive(Deserialize)]
@@ -613,8 +617,19 @@ pub async fn assign(
     Path(number): Path<i64>,
     DeskForm { user, form }: DeskForm<AssignForm>,
 ) -> Response {
-    let body = json!({ "assignee_id": or_null(&form.assignee) });
-    patch_and_back(&state, &user, number, &form.etag, body, "Assignee changed.").await
+    let change = member_choice("assignee_id", &form.assignee).map(|assignee_id| RequestPatch {
+        assignee_id,
+        ..Default::default()
+    });
+    patch_and_back(
+        &state,
+        &user,
+        number,
+        &form.etag,
+        change,
+        "Assignee changed.",
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -628,8 +643,23 @@ pub async fn set_due(
     Path(number): Path<i64>,
     DeskForm { user, form }: DeskForm<DueForm>,
 ) -> Response {
-    let body = json!({ "due_at": or_null(&form.due) });
-    patch_and_back(&state, &user, number, &form.etag, body, "Due date changed.").await
+    let change = match form.due.trim() {
+        "" => Ok(Patch::Clear),
+        due => parse_instant("due_at", due).map(Patch::Set),
+    }
+    .map(|due_at| RequestPatch {
+        due_at,
+        ..Default::default()
+    });
+    patch_and_back(
+        &state,
+        &user,
+        number,
+        &form.etag,
+        change,
+        "Due date changed.",
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -645,14 +675,9 @@ pub async fn comment(
     let DeskForm { user, form } = f;
     let outcome = async {
         let r = by_number(&state, &user, number).await?;
-        comments::create(
-            State(state.clone()),
-            auth(&user),
-            PathId(r.id),
-            ApiJson(comments::NewComment { body: form.body }),
-        )
-        .await
-        .map(|_| "Comment added.".to_owned())
+        crate::ops::requests::comment(&state, &user.principal, r.id, form.body)
+            .await
+            .map(|_| "Comment added.".to_owned())
     }
     .await;
     back(&page_of(number), outcome)
@@ -673,18 +698,18 @@ pub async fn add_link(
     let DeskForm { user, form } = f;
     let outcome = async {
         let r = by_number(&state, &user, number).await?;
-        let body = serde_json::from_value(
-            json!({ "mode": form.mode, "expires_at": or_null(&form.expires) }),
-        )
-        .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
-        let (_, Json(link)) = links::create(
-            State(state.clone()),
-            auth(&user),
-            PathId(r.id),
-            ApiJson(body),
-        )
-        .await?;
-        Ok(format!("Link created: {}", link.url))
+        let mode =
+            LinkMode::parse(&form.mode).ok_or_else(|| bad_form("mode", "one_time or multi_use"))?;
+        let expires_at = match form.expires.trim() {
+            "" => None,
+            e => Some(parse_instant("expires_at", e)?),
+        };
+        let (link, _) =
+            crate::ops::links::share(&state, &user.principal, r.id, mode, expires_at).await?;
+        let url = state
+            .settings()
+            .public_link(&format!("/p/{}", link.token.as_str()));
+        Ok(format!("Link created: {url}"))
     }
     .await;
     back(&page_of(number), outcome)
@@ -698,12 +723,10 @@ pub async fn revoke_link(
     let user = f.user;
     let outcome = async {
         let r = by_number(&state, &user, number).await?;
-        links::revoke(
-            State(state.clone()),
-            auth(&user),
-            Path((r.id.to_string(), link)),
-        )
-        .await?;
+        let link = link
+            .parse()
+            .map_err(|_| ApiError::Domain(DomainError::NotFound("link")))?;
+        crate::ops::links::revoke(&state, &user.principal, r.id, link).await?;
         Ok("Link revoked.".to_owned())
     }
     .await;
@@ -750,20 +773,27 @@ pub struct NewForm {
 
 pub async fn create_request(State(state): State<AppState>, f: DeskForm<NewForm>) -> Response {
     let DeskForm { user, form } = f;
-    let mut body =
-        json!({ "type": form.type_key, "title": form.title, "description": form.description });
-    if !form.due.trim().is_empty() {
-        body["due_at"] = json!(form.due.trim());
-    }
-    if !form.assignee.is_empty() {
-        body["assignee_id"] = json!(form.assignee);
-    }
     let made = async {
-        let body = serde_json::from_value(body)
-            .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
-        let (_, _, Json(view)) =
-            create::create(State(state.clone()), auth(&user), ApiJson(body)).await?;
-        Ok::<_, ApiError>(view.request.number)
+        let type_key = TypeKey::parse(&form.type_key).map_err(|e| bad_form("type", e))?;
+        let due_at = match form.due.trim() {
+            "" => None,
+            due => Some(parse_instant("due_at", due)?),
+        };
+        let assignee_id = match member_choice("assignee_id", &form.assignee)? {
+            Patch::Set(m) => Some(m),
+            _ => None,
+        };
+        let input = NewRequest {
+            title: form.title,
+            description: Some(form.description),
+            assignee_id,
+            due_at,
+            data: None,
+            tags: None,
+            subject: None,
+        };
+        let request = crate::ops::requests::file(&state, &user.principal, &type_key, input).await?;
+        Ok::<_, ApiError>(request.number)
     }
     .await;
     match made {

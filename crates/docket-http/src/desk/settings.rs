@@ -5,22 +5,29 @@
 use super::directory::{Choice, Directory};
 use super::page::{api_error_page, back, render, when, Flash, Nav};
 use super::session::{DeskForm, DeskUser, NoFields};
-use crate::api::{members, request_types, tokens};
+use crate::api::request_types;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, PathId};
+use crate::extract::ApiJson;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
 use docket_domain::access::{Role, Scope};
+use docket_domain::member::Email;
 use docket_domain::workflow::From as FromStatus;
+use docket_domain::DomainError;
 use serde::Deserialize;
 use serde_json::json;
 
 fn auth(user: &DeskUser) -> Auth {
     Auth(user.principal.clone())
+}
+
+/// A form value that does not parse.
+fn bad_form(field: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request("invalid_form", format!("{field}: {e}"))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
@@ -105,9 +112,12 @@ async fn inner(
         })
         .collect();
     let now = docket_domain::now();
-    let token_list = match tokens::list(State(state.clone()), auth(user)).await {
-        Ok(Json(list)) => list.items,
-        Err(_) => Vec::new(),
+    // Someone without `tokens:write` has no token list to see; a failure to read it is an
+    // error, not an empty list.
+    let token_list = if user.principal.has(Scope::TokensWrite) {
+        crate::ops::people::tokens(state, &user.principal).await?
+    } else {
+        Vec::new()
     };
     let tokens = token_list
         .iter()
@@ -209,9 +219,11 @@ pub struct AddMemberForm {
 pub async fn add_member(State(state): State<AppState>, f: DeskForm<AddMemberForm>) -> Response {
     let DeskForm { user, form } = f;
     let outcome = async {
-        let body = from_json(json!({ "email": form.email, "name": form.name, "role": form.role }))?;
-        let (_, Json(member)) =
-            members::create(State(state.clone()), auth(&user), ApiJson(body)).await?;
+        let email = Email::parse(&form.email).map_err(|e| DomainError::Validation(vec![e]))?;
+        let role: Role = form.role.parse().map_err(|e| bad_form("role", e))?;
+        let member =
+            crate::ops::people::add_member(&state, &user.principal, email, &form.name, role)
+                .await?;
         if !form.password.is_empty() {
             let password = form.password;
             let hash = tokio::task::spawn_blocking(move || {
@@ -246,9 +258,9 @@ pub async fn set_role(
         let id = id
             .parse()
             .map_err(|_| docket_domain::DomainError::NotFound("member"))?;
-        let body = from_json(json!({ "role": form.role }))?;
-        let Json(m) =
-            members::update(State(state.clone()), auth(&user), PathId(id), ApiJson(body)).await?;
+        let role: Role = form.role.parse().map_err(|e| bad_form("role", e))?;
+        let m = crate::ops::people::change_member(&state, &user.principal, id, None, Some(role))
+            .await?;
         Ok(format!("{} is now {}.", m.name, m.role))
     }
     .await;
@@ -270,13 +282,23 @@ pub async fn create_token(
     DeskForm { user, form }: DeskForm<TokenForm>,
 ) -> Response {
     let made = async {
-        let mut body = json!({ "name": form.name, "scopes": form.scope });
-        if !form.expires.trim().is_empty() {
-            body["expires_at"] = json!(form.expires.trim());
-        }
-        let (_, Json(issued)) =
-            tokens::create(State(state.clone()), auth(&user), ApiJson(from_json(body)?)).await?;
-        Ok::<_, ApiError>(issued.token)
+        let scopes = form
+            .scope
+            .iter()
+            .map(|s| s.parse::<Scope>().map_err(|e| bad_form("scope", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let expires_at = match form.expires.trim() {
+            "" => None,
+            e => Some(crate::api::time::parse_instant("expires_at", e)?),
+        };
+        let want = crate::ops::people::TokenRequest {
+            name: form.name,
+            scopes,
+            expires_at,
+            member_id: None,
+        };
+        let (secret, _) = crate::ops::people::issue_token(&state, &user.principal, want).await?;
+        Ok::<_, ApiError>(secret.expose().to_owned())
     }
     .await;
     match made {
@@ -309,7 +331,7 @@ pub async fn revoke_token(
         let id = id
             .parse()
             .map_err(|_| docket_domain::DomainError::NotFound("token"))?;
-        let Json(t) = tokens::revoke(State(state.clone()), auth(&user), PathId(id)).await?;
+        let t = crate::ops::people::revoke_token(&state, &user.principal, id).await?;
         Ok(format!("Token {} revoked.", t.name))
     }
     .await;

@@ -10,9 +10,7 @@ use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::event::{Event, EventKind};
 use docket_domain::ids::{EventId, MemberId, RequestId, TokenId};
-use docket_domain::request::{check_visible, plan_comment};
 use docket_domain::DomainError;
-use docket_store::Applied;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -86,26 +84,10 @@ pub async fn create(
     PathId(id): PathId<RequestId>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
-    let now = docket_domain::now();
-    let applied = state
-        .store()
-        .change_request(
-            p.workspace_id,
-            id,
-            Box::new(move |current, t| {
-                check_visible(&p, current, &t.workflow)?;
-                plan_comment(&p, current, &body.body, now).map(Some)
-            }),
-        )
-        .await?;
-    match applied {
-        Applied::Changed { event, .. } => Comment::from_event(event)
-            .map(|c| (StatusCode::CREATED, Json(c)))
-            .ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("a comment plan made a non-comment event"))
-            }),
-        Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!(
-            "a comment plan changed nothing"
-        ))),
-    }
+    let event = crate::ops::requests::comment(&state, &p, id, body.body).await?;
+    Comment::from_event(event)
+        .map(|c| (StatusCode::CREATED, Json(c)))
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("a comment plan made a non-comment event"))
+        })
 }

@@ -9,9 +9,9 @@ use crate::extract::ApiJson;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
+use docket_domain::access::Scope;
 use docket_domain::ids::MemberId;
-use docket_domain::request::{plan_create, NewRequest, Subject, TypeKey};
-use docket_domain::{access::Scope, DomainError};
+use docket_domain::request::{NewRequest, Subject, TypeKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -55,21 +55,6 @@ pub async fn create(
         .as_deref()
         .map(|d| parse_instant("due_at", d))
         .transpose()?;
-    if let Some(assignee) = body.assignee_id {
-        if state
-            .store()
-            .get_member(p.workspace_id, assignee)
-            .await?
-            .is_none()
-        {
-            return Err(DomainError::invalid(
-                "assignee_id",
-                "unknown_member",
-                "no member with this id in the workspace",
-            )
-            .into());
-        }
-    }
     let input = NewRequest {
         title: body.title,
         description: body.description,
@@ -80,16 +65,7 @@ pub async fn create(
         subject: body.subject,
     };
     let type_key = body.type_key.unwrap_or_else(TypeKey::general);
-    let principal = p.clone();
-    let now = docket_domain::now();
-    let (request, _event) = state
-        .store()
-        .create_request(
-            p.workspace_id,
-            &type_key,
-            Box::new(move |rtype, number| plan_create(&principal, rtype, input, number, now)),
-        )
-        .await?;
+    let request = crate::ops::requests::file(&state, &p, &type_key, input).await?;
     let mut headers = etag_header(&request);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/requests/{}", request.id)) {
         headers.insert(header::LOCATION, v);

@@ -8,12 +8,11 @@ use crate::extract::{ApiJson, PathId};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use docket_domain::access::{Principal, Scope};
+use docket_domain::access::Scope;
 use docket_domain::ids::RequestId;
-use docket_domain::link::{check_may_share, LinkId, LinkMode, PublicLink};
+use docket_domain::link::{LinkId, LinkMode, PublicLink};
 use docket_domain::request::Request;
 use docket_domain::DomainError;
-use docket_store::NewLink;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -49,16 +48,6 @@ fn view(state: &AppState, link: PublicLink, request: &Request) -> LinkView {
     LinkView { link, url, active }
 }
 
-async fn live_request(state: &AppState, p: &Principal, id: RequestId) -> Result<Request, ApiError> {
-    let r = crate::ops::reads::get_request(state, p, id)
-        .await?
-        .ok_or(DomainError::NotFound("request"))?;
-    if r.deleted_at.is_some() {
-        return Err(DomainError::Gone.into());
-    }
-    Ok(r)
-}
-
 #[utoipa::path(post, operation_id = "create_link", path = "/api/v1/requests/{id}/links", tag = "requests", request_body = CreateLink,
     params(("id" = String, Path)),
     responses(
@@ -72,25 +61,12 @@ pub async fn create(
     PathId(id): PathId<RequestId>,
     ApiJson(body): ApiJson<CreateLink>,
 ) -> Result<(StatusCode, Json<LinkView>), ApiError> {
-    let request = live_request(&state, &p, id).await?;
-    check_may_share(&p, &request)?;
     let expires_at = body
         .expires_at
         .as_deref()
         .map(|e| crate::api::time::parse_instant("expires_at", e))
         .transpose()?;
-    let link = state
-        .store()
-        .insert_link(
-            p.workspace_id,
-            id,
-            NewLink {
-                mode: body.mode,
-                expires_at,
-            },
-            docket_domain::now(),
-        )
-        .await?;
+    let (link, request) = crate::ops::links::share(&state, &p, id, body.mode, expires_at).await?;
     Ok((StatusCode::CREATED, Json(view(&state, link, &request))))
 }
 
@@ -103,7 +79,7 @@ pub async fn list(
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<LinkList>, ApiError> {
     p.require(Scope::RequestsRead)?;
-    let request = live_request(&state, &p, id).await?;
+    let request = crate::ops::links::live_request(&state, &p, id).await?;
     let links = state.store().links_of_request(p.workspace_id, id).await?;
     Ok(Json(LinkList {
         items: links
@@ -127,15 +103,6 @@ pub async fn revoke(
     let not_found = || ApiError::Domain(DomainError::NotFound("link"));
     let id: RequestId = id.parse().map_err(|_| not_found())?;
     let link_id: LinkId = link_id.parse().map_err(|_| not_found())?;
-    let request = live_request(&state, &p, id).await?;
-    check_may_share(&p, &request)?;
-    let links = state.store().links_of_request(p.workspace_id, id).await?;
-    if !links.iter().any(|l| l.id == link_id) {
-        return Err(not_found());
-    }
-    state
-        .store()
-        .revoke_link(p.workspace_id, link_id, docket_domain::now())
-        .await?;
+    crate::ops::links::revoke(&state, &p, id, link_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,11 +10,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use docket_domain::ids::{MemberId, RequestId};
-use docket_domain::request::{
-    check_visible, plan_delete, plan_update, Patch, RequestPatch, Subject,
-};
+use docket_domain::request::{check_visible, plan_delete, Patch, RequestPatch, Subject};
 use docket_domain::workflow::StatusKey;
-use docket_domain::DomainError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -45,6 +42,27 @@ pub struct UpdateRequest {
     pub subject: Patch<Subject>,
 }
 
+impl UpdateRequest {
+    /// The change this body asks for (a date-only `due_at` is the end of that day).
+    pub fn into_patch(self) -> Result<RequestPatch, ApiError> {
+        let due_at = match self.due_at {
+            Patch::Set(d) => Patch::Set(parse_instant("due_at", &d)?),
+            Patch::Clear => Patch::Clear,
+            Patch::Keep => Patch::Keep,
+        };
+        Ok(RequestPatch {
+            title: self.title,
+            description: self.description,
+            status: self.status,
+            assignee_id: self.assignee_id,
+            due_at,
+            data: self.data,
+            tags: self.tags,
+            subject: self.subject,
+        })
+    }
+}
+
 #[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "requests", request_body = UpdateRequest,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Apply only if the request still has this ETag")),
     responses(
@@ -61,49 +79,9 @@ pub async fn update(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<(HeaderMap, Json<RequestView>), ApiError> {
-    let due_at = match body.due_at {
-        Patch::Set(d) => Patch::Set(parse_instant("due_at", &d)?),
-        Patch::Clear => Patch::Clear,
-        Patch::Keep => Patch::Keep,
-    };
-    if let Patch::Set(assignee) = body.assignee_id {
-        if state
-            .store()
-            .get_member(p.workspace_id, assignee)
-            .await?
-            .is_none()
-        {
-            return Err(DomainError::invalid(
-                "assignee_id",
-                "unknown_member",
-                "no member with this id in the workspace",
-            )
-            .into());
-        }
-    }
-    let patch = RequestPatch {
-        title: body.title,
-        description: body.description,
-        status: body.status,
-        assignee_id: body.assignee_id,
-        due_at,
-        data: body.data,
-        tags: body.tags,
-        subject: body.subject,
-    };
     let expected = if_match_version(&headers, &id);
-    let now = docket_domain::now();
-    let applied = state
-        .store()
-        .change_request(
-            p.workspace_id,
-            id,
-            Box::new(move |current, rtype| {
-                plan_update(&p, current, &rtype.workflow, patch, expected, now)
-            }),
-        )
-        .await?;
-    let request = applied.into_request();
+    let request =
+        crate::ops::requests::update(&state, &p, id, body.into_patch()?, expected).await?;
     Ok((etag_header(&request), Json(RequestView::new(request))))
 }
 

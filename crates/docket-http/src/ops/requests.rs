@@ -1,0 +1,111 @@
+//! Filing, changing and commenting on requests: one function per use case, with the checks
+//! every front end needs (the assignee is a member, the caller may see the request), the
+//! domain's plan run inside the store's transaction.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use docket_domain::access::{Principal, Scope};
+use docket_domain::event::Event;
+use docket_domain::ids::{MemberId, RequestId};
+use docket_domain::request::{
+    check_visible, plan_comment, plan_create, plan_update, NewRequest, Patch, Request,
+    RequestPatch, TypeKey,
+};
+use docket_domain::DomainError;
+
+/// Refuses an assignee who is not a member of the workspace (422 on `assignee_id`).
+async fn check_assignee(state: &AppState, p: &Principal, id: MemberId) -> Result<(), ApiError> {
+    if state
+        .store()
+        .get_member(p.workspace_id, id)
+        .await?
+        .is_none()
+    {
+        return Err(DomainError::invalid(
+            "assignee_id",
+            "unknown_member",
+            "no member with this id in the workspace",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Files a request of `type_key`.
+pub async fn file(
+    state: &AppState,
+    p: &Principal,
+    type_key: &TypeKey,
+    input: NewRequest,
+) -> Result<Request, ApiError> {
+    p.require(Scope::RequestsWrite)?;
+    if let Some(assignee) = input.assignee_id {
+        check_assignee(state, p, assignee).await?;
+    }
+    let principal = p.clone();
+    let now = docket_domain::now();
+    let (request, _event) = state
+        .store()
+        .create_request(
+            p.workspace_id,
+            type_key,
+            Box::new(move |rtype, number| plan_create(&principal, rtype, input, number, now)),
+        )
+        .await?;
+    Ok(request)
+}
+
+/// Changes request `id` as `patch` says, only if it is still at version `expected` (when
+/// given: the version the caller saw).
+pub async fn update(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+    patch: RequestPatch,
+    expected: Option<i64>,
+) -> Result<Request, ApiError> {
+    if let Patch::Set(assignee) = patch.assignee_id {
+        check_assignee(state, p, assignee).await?;
+    }
+    let p = p.clone();
+    let now = docket_domain::now();
+    let applied = state
+        .store()
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, rtype| {
+                plan_update(&p, current, &rtype.workflow, patch, expected, now)
+            }),
+        )
+        .await?;
+    Ok(applied.into_request())
+}
+
+/// Adds a comment to request `id`'s timeline; returns its event.
+pub async fn comment(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+    body: String,
+) -> Result<Event, ApiError> {
+    let p = p.clone();
+    let now = docket_domain::now();
+    let applied = state
+        .store()
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, t| {
+                check_visible(&p, current, &t.workflow)?;
+                plan_comment(&p, current, &body, now).map(Some)
+            }),
+        )
+        .await?;
+    match applied {
+        docket_store::Applied::Changed { event, .. } => Ok(event),
+        docket_store::Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!(
+            "a comment plan changed nothing"
+        ))),
+    }
+}
