@@ -8,8 +8,8 @@
 //! from `Authorization: Bearer`, and each product API in `compat/` has its own extractor
 //! that differs only in where it looks ([`bearer`], [`header_secret`], [`cookie_secret`]).
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;

@@ -1,6 +1,6 @@
 //! Liveness and readiness probes for load balancers and orchestrators.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;

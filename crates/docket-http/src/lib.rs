@@ -39,7 +39,9 @@ pub mod portal;
 mod portal_files;
 pub mod serve;
 pub mod settings;
+pub mod state;
 pub mod workers;
 
-pub use app::{launch, router, AppState};
+pub use app::{launch, router};
 pub use settings::Settings;
+pub use state::AppState;

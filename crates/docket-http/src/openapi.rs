@@ -2,8 +2,8 @@
 //! served at `/openapi.json` with an interactive reference at `/docs` (Swagger UI, served
 //! from the binary: nothing is fetched from a CDN).
 
-use crate::app::AppState;
 use crate::error::ErrorEnvelope;
+use crate::state::AppState;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};

@@ -9,9 +9,9 @@
 //!
 //! Gipper's `link_for_copy` (`/content_requests/{token}`) opens this same page.
 
-use crate::app::AppState;
 use crate::desk::page::{error_page, when, Flash};
 use crate::error::ApiError;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

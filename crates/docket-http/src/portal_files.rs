@@ -2,11 +2,11 @@
 //! recipient, and the ones sent through this link), their downloads, and uploads, which
 //! go onto the request as the link's.
 
-use crate::app::AppState;
 use crate::desk::files::{receive_form, upload_answer, FileRow};
 use crate::error::ApiError;
 use crate::files::{self, Attach, Upload};
 use crate::portal::open_link;
+use crate::state::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

@@ -1,10 +1,10 @@
 //! Email templates (`/api/v1/email-templates`): the messages Docket sends, each the
 //! shipped text unless the workspace overrides it. Scope `workflows:write`.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

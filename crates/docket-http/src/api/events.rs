@@ -13,11 +13,11 @@
 //!
 //! [`Store::event_signal`]: docket_store::Store::event_signal
 
-use crate::app::AppState;
 use crate::auth::{authenticate, bearer_in, Auth};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::ops::reads;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};

@@ -1,8 +1,8 @@
 //! `GET /api/v1/me`: who the token acts for and what it may do.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::Scope;

@@ -1,9 +1,9 @@
 //! Members: list, read, add, change name or role.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, PathId};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

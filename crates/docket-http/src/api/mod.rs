@@ -11,7 +11,7 @@ pub(crate) mod time;
 pub mod tokens;
 pub mod webhooks;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Every handler's `#[utoipa::path]` names its full path, `/api/v1/...`, rather than the

@@ -1,9 +1,9 @@
 //! Request types and their workflows: list, read, create, change.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

@@ -2,10 +2,10 @@
 //! secret is answered once), list, get, change, pause or resume, delete; each webhook's
 //! deliveries with their attempts, and redelivery of any event. Scope `webhooks:write`.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, PathId};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -1,7 +1,7 @@
 //! Reading a JSON body into a typed value, with failures described neutrally so that each
 //! product can render them in its own error format and status codes.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};

@@ -4,7 +4,7 @@
 //! Creation is idempotent and atomic: the store refuses a second type with the same key
 //! (`type_exists`), and whoever loses that race reads the winner's type.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use docket_domain::access::Principal;
 use docket_domain::ids::{RequestTypeId, WorkspaceId};
 use docket_domain::request::{plan_update, Request, RequestPatch, RequestType, TypeKey};

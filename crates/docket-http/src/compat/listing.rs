@@ -6,7 +6,7 @@
 //! the product's requests in the workspace, which is acceptable for a request desk; a
 //! backend-side count and offset would replace it if that ever matters.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use docket_domain::access::Principal;
 use docket_domain::query::{RequestQuery, MAX_LIMIT};
 use docket_domain::request::Request;

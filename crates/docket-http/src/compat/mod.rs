@@ -21,8 +21,8 @@ pub mod opennotes;
 pub mod serverops;
 pub mod storyden;
 
-use crate::app::AppState;
 use crate::middleware::rate_limit::{self, RateLimit};
+use crate::state::AppState;
 use axum::Router;
 
 /// Every product's routes. Each credential has one rate budget across all the APIs.

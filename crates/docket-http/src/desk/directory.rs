@@ -1,8 +1,8 @@
 //! Names for ids: the workspace's members and request types, loaded once per page so
 //! tables show "Ada Lovelace" and "Waiting for client" rather than ids and keys.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use docket_domain::ids::{MemberId, WorkspaceId};
 use docket_domain::member::Member;
 use docket_domain::request::{RequestType, TypeKey};

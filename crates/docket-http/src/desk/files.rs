@@ -4,9 +4,9 @@
 
 use super::page::{api_error_page, back, when};
 use super::session::DeskUser;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::files::{self, Attach, Upload};
+use crate::state::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

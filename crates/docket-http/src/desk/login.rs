@@ -6,7 +6,7 @@
 
 use super::page::{self, render};
 use super::session::{cleared_cookie, session_cookie, DeskForm, LoginLimiter, NoFields};
-use crate::app::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

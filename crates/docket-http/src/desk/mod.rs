@@ -26,7 +26,7 @@ pub mod requests;
 pub mod session;
 pub mod settings;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};

@@ -1,8 +1,8 @@
 //! Who is signed in: the session cookie, the CSRF check on every form, and the sign-in
 //! rate limit.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};

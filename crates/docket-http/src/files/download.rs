@@ -2,8 +2,8 @@
 //! browser save it rather than run it.
 
 use super::blobs::path_of;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;

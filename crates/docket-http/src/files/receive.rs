@@ -1,8 +1,8 @@
 //! Receiving an upload: from a byte stream to an object in the blob store and its record.
 
 use super::blobs::{path_of, BlobWriter};
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use bytes::Bytes;
 use docket_domain::event::Actor;
 use docket_domain::file::{

@@ -6,8 +6,8 @@
 //! context string, the file id and the expiry in Unix seconds; it travels as unpadded
 //! base64url. Changing the id or the expiry breaks it; only the key can make one.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};

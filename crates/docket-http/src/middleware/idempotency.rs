@@ -8,9 +8,9 @@
 //! `idempotency_key_in_use`. Server errors and refusals that do not depend on the request
 //! (401, 408, 429) release the key so the retry runs for real.
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::middleware::rate_limit::client_key;
+use crate::state::AppState;
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};

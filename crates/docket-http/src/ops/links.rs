@@ -1,7 +1,7 @@
 //! Sharing a request through public links, and taking a link back.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use docket_domain::access::Principal;
 use docket_domain::ids::RequestId;
 use docket_domain::link::{check_may_share, LinkId, LinkMode, PublicLink};

@@ -1,8 +1,8 @@
 //! The people of a workspace and their credentials: adding a member, changing one, and
 //! issuing, listing and revoking tokens.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use docket_domain::access::{Principal, Role, Scope, ScopeSet};
 use docket_domain::ids::{MemberId, TokenId};
 use docket_domain::member::{Email, Member, MemberChange, NewMember};

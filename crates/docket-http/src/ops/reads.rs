@@ -6,7 +6,7 @@
 //! hidden request is not found in the native API, the product APIs, the change feed, its
 //! stream and the desk alike.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use docket_domain::access::{Principal, Scope};
 use docket_domain::event::Event;
 use docket_domain::ids::RequestId;

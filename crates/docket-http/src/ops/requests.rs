@@ -2,8 +2,8 @@
 //! every front end needs (the assignee is a member, the caller may see the request), the
 //! domain's plan run inside the store's transaction.
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use docket_domain::access::{Principal, Scope};
 use docket_domain::event::Event;
 use docket_domain::ids::{MemberId, RequestId};

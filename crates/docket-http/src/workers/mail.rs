@@ -9,9 +9,9 @@
 //! a temporary failure is retried on the configured schedule, a permanent one (or the
 //! last) fails the message and puts `email.failed` on the request's timeline.
 
-use crate::app::AppState;
 use crate::mail::Mailer;
 use crate::settings::MailSettings;
+use crate::state::AppState;
 use docket_domain::email::{self, Context, Template};
 use docket_domain::event::Event;
 use docket_domain::ids::{MemberId, WorkspaceId};

@@ -3,7 +3,7 @@
 //! store writes each notice once however many nodes run this, so every node may.
 //! The events then travel like any other: timeline, change feed, webhooks.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use std::time::Duration;
 use tokio::sync::watch;
 

@@ -14,7 +14,7 @@
 //! every [`TICK`] for retries that come due and events stored by other nodes.
 
 use crate::api::requests::RequestView;
-use crate::app::AppState;
+use crate::state::AppState;
 use docket_domain::access::Role;
 use docket_domain::webhook::{self, Attempt};
 use docket_store::{AttemptOutcome, ClaimedDelivery, NewEmail};

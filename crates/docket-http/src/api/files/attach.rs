@@ -3,10 +3,10 @@
 //! Each change to a request's files is recorded on its timeline in the same transaction.
 
 use super::{file_of, live_request, FileView};
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::PathId;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

@@ -14,8 +14,8 @@ mod read;
 pub mod signed;
 mod upload;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use docket_domain::access::Principal;
 use docket_domain::file::{FileId, FileRecord};

@@ -1,9 +1,9 @@
 //! `GET` and `PUT /api/v1/files/policy`: the size and the types a workspace accepts.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::Scope;

@@ -2,10 +2,10 @@
 //! `GET /api/v1/requests/{id}/files`: listing, reading and downloading files.
 
 use super::{file_of, FileList, FileView};
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PathId};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;

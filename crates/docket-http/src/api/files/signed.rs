@@ -3,10 +3,10 @@
 //! browser or another service can follow it) serves the file until it expires.
 
 use super::file_of;
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{parse_json, ApiQuery, PathId};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;

@@ -2,11 +2,11 @@
 //! multipart form (a `file` part) or as the raw body, optionally onto a request.
 
 use super::{live_request, FileView};
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PathId};
 use crate::files::{self, Attach, Upload};
+use crate::state::AppState;
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -1,10 +1,10 @@
 //! `POST/GET /api/v1/requests/{id}/links` and `DELETE /api/v1/requests/{id}/links/{link_id}`:
 //! a request's public links, the tokens an outside recipient acts on it with.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, PathId};
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

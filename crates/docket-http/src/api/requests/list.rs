@@ -2,10 +2,10 @@
 
 use super::RequestView;
 use crate::api::time::parse_instant;
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::{Principal, Scope};

@@ -10,7 +10,7 @@ pub(crate) mod timeline;
 pub(crate) mod transitions;
 pub(crate) mod update;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderValue};
 use docket_domain::request::Request;
 use serde::Serialize;

@@ -1,10 +1,10 @@
 //! `GET /api/v1/requests/{id}`: one request, with `ETag` and `If-None-Match`.
 
 use super::{etag_header, RequestView};
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::PathId;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

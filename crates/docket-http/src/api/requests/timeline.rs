@@ -1,9 +1,9 @@
 //! `GET /api/v1/requests/{id}/timeline`: every change to a request, oldest first.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PathId};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::Scope;

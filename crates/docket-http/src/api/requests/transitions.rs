@@ -1,10 +1,10 @@
 //! `GET /api/v1/requests/{id}/transitions`: where the caller may move a request now, and
 //! for every other status, why not.
 
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::PathId;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::Scope;

@@ -2,10 +2,10 @@
 
 use super::{etag_header, RequestView};
 use crate::api::time::parse_instant;
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{if_match_version, ApiJson, PathId};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;

@@ -18,8 +18,8 @@ mod update;
 
 pub use error::CollectError;
 
-use crate::app::AppState;
 use crate::auth::{authenticate, bearer};
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;

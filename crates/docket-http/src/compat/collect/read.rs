@@ -4,7 +4,7 @@ use super::{
     ensure_builtin_campaign, is_campaign, render, CollectAuth, CollectError, CollectRequest,
     RequestEnvelope,
 };
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;

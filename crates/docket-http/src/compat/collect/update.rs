@@ -5,7 +5,7 @@ use super::{
     check_client_data, check_member, is_campaign, parse_assignee, parse_body, parse_due, render,
     CollectAuth, CollectError, RequestEnvelope, CONTACT_KEY, FLAGS_KEY,
 };
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::ids::RequestId;

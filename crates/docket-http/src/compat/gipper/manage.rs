@@ -4,8 +4,8 @@ use super::{
     ensure_type, link_of, parse_body, parse_expiration, recipient, ContentRequest, GipperAuth,
     GipperError, RECIPIENT_KEY, TYPE_KEY,
 };
-use crate::app::AppState;
 use crate::compat::body::{BodyError, RawBody};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};

@@ -20,8 +20,8 @@ mod public;
 
 pub use error::GipperError;
 
-use crate::app::AppState;
 use crate::auth::authenticate;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{get, put};

@@ -3,7 +3,7 @@
 //! the recipient.
 
 use super::{parse_body, ContentRequest, GipperError, User, MEDIA_KEY, TYPE_KEY};
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::Json;

@@ -1,9 +1,9 @@
 //! `POST /api/public/v1/requests`: submit a note request (201).
 
 use super::{document, origin, single, OpenNotesAuth, OpenNotesError, REQUEST_ID_SPACE};
-use crate::app::AppState;
 use crate::compat::body::read_json;
 use crate::compat::builtin::{self, OPENNOTES};
+use crate::state::AppState;
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;

@@ -17,10 +17,10 @@ mod update;
 
 pub use error::OpenNotesError;
 
-use crate::app::AppState;
 use crate::auth::{authenticate, bearer, header_secret};
 use crate::compat::builtin::OPENNOTES;
 use crate::middleware::rate_limit::{self, RateLimit};
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};

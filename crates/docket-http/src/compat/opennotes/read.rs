@@ -3,9 +3,9 @@
 use super::{
     document, is_note_request, origin, single, OpenNotesAuth, OpenNotesError, Resource, BASE,
 };
-use crate::app::AppState;
 use crate::compat::builtin::OPENNOTES;
 use crate::compat::listing;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;

@@ -6,9 +6,9 @@
 
 use super::read::{parse_id, STATUSES};
 use super::{document, origin, single, OpenNotesAuth, OpenNotesError};
-use crate::app::AppState;
 use crate::compat::body::read_json;
 use crate::compat::builtin::{self, OPENNOTES};
+use crate::state::AppState;
 use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::StatusCode;
 use axum::response::Response;

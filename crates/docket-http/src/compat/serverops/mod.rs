@@ -17,10 +17,10 @@ mod write;
 
 pub use error::ServerOpsError;
 
-use crate::app::AppState;
 use crate::auth::{authenticate, bearer};
 use crate::compat::builtin::SERVEROPS_CASE;
 use crate::middleware::rate_limit::{self, RateLimit};
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::get;

@@ -1,8 +1,8 @@
 //! `GET /cases` (a cursor page) and `GET /cases/{id}`; both need `cases:read`.
 
 use super::{is_case, Case, ServerOpsAuth, ServerOpsError, STATUSES};
-use crate::app::AppState;
 use crate::compat::builtin::SERVEROPS_CASE;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::Json;

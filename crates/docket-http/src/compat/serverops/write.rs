@@ -3,9 +3,9 @@
 //! title and description follows Docket's rule (the requester, the assignee or a manager).
 
 use super::{Case, ServerOpsAuth, ServerOpsError, STATUSES};
-use crate::app::AppState;
 use crate::compat::body::read_json;
 use crate::compat::builtin::{self, SERVEROPS_CASE};
+use crate::state::AppState;
 use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::StatusCode;
 use axum::Json;

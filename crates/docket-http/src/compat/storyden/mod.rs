@@ -17,10 +17,10 @@ mod write;
 
 pub use error::StorydenError;
 
-use crate::app::AppState;
 use crate::auth::{authenticate, bearer, cookie_secret};
 use crate::compat::builtin::STORYDEN_REPORT;
 use crate::middleware::rate_limit::{self, RateLimit};
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{get, patch};

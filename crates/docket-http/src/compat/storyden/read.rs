@@ -3,9 +3,9 @@
 //! reports they filed.
 
 use super::{people, Report, StorydenAuth, StorydenError, STATUSES};
-use crate::app::AppState;
 use crate::compat::builtin::STORYDEN_REPORT;
 use crate::compat::listing;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::Json;

@@ -7,9 +7,9 @@
 //! `MANAGE_REPORTS` even for oneself, so it needs `requests:manage` here.
 
 use super::{people, Report, StorydenAuth, StorydenError, STATUSES, TARGET_KINDS};
-use crate::app::AppState;
 use crate::compat::body::read_json;
 use crate::compat::builtin::{self, STORYDEN_REPORT};
+use crate::state::AppState;
 use axum::extract::{Path, Request as HttpRequest, State};
 use axum::Json;
 use docket_domain::access::Scope;
