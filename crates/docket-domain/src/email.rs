@@ -221,6 +221,59 @@ pub fn worth_planning(event: &Event, workflow: Option<&Workflow>) -> bool {
     })
 }
 
+/// A message a product sends when a request enters a status, if the request's flag says
+/// so: Collect's `sendCompletionMessage` on `completed`, `sendReopenMessage` on `pending`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlaggedMessage {
+    /// The status the request enters.
+    pub status: &'static str,
+    /// The boolean in `data.<flags>` that asks for it.
+    pub flag: &'static str,
+    /// The email template it is rendered from.
+    pub template: &'static str,
+}
+
+/// Collect's messages, as its page describes them. Its rejection message
+/// (`sendRejectionMessage`) belongs to rejected portal elements, which Docket does not have
+/// yet, so it never queues one.
+pub const COLLECT_MESSAGES: &[FlaggedMessage] = &[
+    FlaggedMessage {
+        status: "completed",
+        flag: "sendCompletionMessage",
+        template: "completion",
+    },
+    FlaggedMessage {
+        status: "pending",
+        flag: "sendReopenMessage",
+        template: "reopen",
+    },
+];
+
+/// The message `request` asks for, among `messages`, now that it has moved into its
+/// current status, with its flags under `data.<flags_key>`: the template and the
+/// recipient (the contact's email, else the contact's `_id`).
+pub fn flagged_message(
+    request: &Request,
+    messages: &[FlaggedMessage],
+    flags_key: &str,
+) -> Option<(&'static str, String)> {
+    let flags = request.data.get(flags_key);
+    let message = messages.iter().find(|m| {
+        m.status == request.status.as_str()
+            && flags
+                .and_then(|f| f.get(m.flag))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+    })?;
+    let contact = request.data.get("contact");
+    let recipient = contact
+        .and_then(|c| c["email"].as_str())
+        .or_else(|| contact.and_then(|c| c["_id"].as_str()))
+        .unwrap_or("")
+        .to_owned();
+    Some((message.template, recipient))
+}
+
 /// The request's contact: `data.contact.email` and a name from `data.contact`.
 pub fn contact(r: &Request) -> Option<(String, String)> {
     let c = r.data.get("contact")?;
@@ -284,6 +337,48 @@ mod tests {
             assert!(default_template(name).is_some(), "{name}");
         }
         assert!(default_template("nope").is_none());
+    }
+
+    #[test]
+    fn a_flagged_message_goes_only_when_its_flag_is_set_and_its_status_entered() {
+        let now = crate::now();
+        let mut r = Request {
+            id: crate::ids::RequestId::new(),
+            workspace_id: crate::ids::WorkspaceId::new(),
+            number: 1,
+            type_key: crate::request::TypeKey::parse("collect").unwrap(),
+            type_id: crate::ids::RequestTypeId::new(),
+            title: "t".into(),
+            description: String::new(),
+            status: crate::workflow::StatusKey::parse("completed").unwrap(),
+            category: crate::workflow::Category::Done,
+            requester_id: None,
+            assignee_id: None,
+            due_at: None,
+            data: serde_json::json!({"contact": {"email": "c@example.com", "_id": "x"},
+                                     "collect": {"sendCompletionMessage": true}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            tags: vec![],
+            subject: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        assert_eq!(
+            flagged_message(&r, COLLECT_MESSAGES, "collect"),
+            Some(("completion", "c@example.com".to_owned()))
+        );
+        r.status = crate::workflow::StatusKey::parse("pending").unwrap();
+        assert_eq!(flagged_message(&r, COLLECT_MESSAGES, "collect"), None, "reopen not asked");
+        r.data["collect"]["sendReopenMessage"] = true.into();
+        r.data["contact"] = serde_json::json!({"_id": "contact-7"});
+        assert_eq!(
+            flagged_message(&r, COLLECT_MESSAGES, "collect"),
+            Some(("reopen", "contact-7".to_owned()))
+        );
     }
 }
 

@@ -13,8 +13,38 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use docket_domain::access::{Acting, Principal};
+use docket_domain::access::{Acting, Principal, ScopeSet};
+use docket_domain::member::Member;
 use docket_domain::token::TokenHash;
+
+/// The cookie that holds a desk session's secret (set by signing in at `/desk/login`).
+pub const SESSION_COOKIE: &str = "docket_session";
+
+/// The principal of a signed-in member: the member's whole role (no token narrows it).
+pub fn member_principal(member: &Member) -> Principal {
+    Principal::for_token(
+        member.workspace_id,
+        Some(Acting {
+            id: member.id,
+            role: member.role,
+        }),
+        None,
+        ScopeSet::empty(),
+    )
+}
+
+/// The principal of the desk session whose cookie secret this is, if it is active: the
+/// desk signs in with it, and Storyden's API accepts it (its own cookie may hold one too).
+pub async fn session_principal(
+    state: &AppState,
+    secret: &str,
+) -> Result<Option<Principal>, ApiError> {
+    Ok(state
+        .store()
+        .session_by_hash(&TokenHash::of(secret), docket_domain::now())
+        .await?
+        .map(|(_, member)| member_principal(&member)))
+}
 
 /// How stale `last_used_at` may get before a call refreshes it.
 const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);

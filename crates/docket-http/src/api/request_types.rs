@@ -149,27 +149,3 @@ pub async fn update(
             .await?,
     ))
 }
-
-/// The type `builtin.key` of its workspace, inserting `builtin` if the workspace does not
-/// have it yet. Built-in types (the Collect campaign, Gipper's content requests) are made
-/// on first use, so workspaces created before them get them too; once made they are
-/// ordinary types, and a workspace may extend their workflows.
-pub async fn ensure_builtin(
-    store: &dyn docket_store::Store,
-    builtin: RequestType,
-) -> Result<RequestType, docket_store::StoreError> {
-    let ws = builtin.workspace_id;
-    let key = builtin.key.clone();
-    if let Some(t) = store.get_request_type(ws, &key).await? {
-        return Ok(t);
-    }
-    match store.insert_request_type(builtin).await {
-        Ok(t) => Ok(t),
-        // Made by a concurrent call: use that one.
-        Err(docket_store::StoreError::Domain(DomainError::Conflict { .. })) => store
-            .get_request_type(ws, &key)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("request type {} vanished", key.as_str()).into()),
-        Err(e) => Err(e),
-    }
-}

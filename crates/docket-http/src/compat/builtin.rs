@@ -6,7 +6,7 @@
 
 use crate::state::AppState;
 use docket_domain::access::Principal;
-use docket_domain::ids::{RequestTypeId, WorkspaceId};
+use docket_domain::ids::WorkspaceId;
 use docket_domain::request::{plan_update, Request, RequestPatch, RequestType, TypeKey};
 use docket_domain::workflow::Workflow;
 use docket_domain::DomainError;
@@ -61,6 +61,20 @@ pub async fn patch_request(
         .map(docket_store::Applied::into_request)
 }
 
+pub const COLLECT_CAMPAIGN: BuiltIn = BuiltIn {
+    key: "collect",
+    name: "Collect",
+    description: "Collect's built-in campaign: documents and forms collected from a contact.",
+    workflow: Workflow::collect,
+};
+
+pub const GIPPER_CONTENT_REQUEST: BuiltIn = BuiltIn {
+    key: "gipper",
+    name: "Content request",
+    description: "Gipper's content requests: photos and videos uploaded through a public link.",
+    workflow: Workflow::gipper,
+};
+
 pub const OPENNOTES: BuiltIn = BuiltIn {
     key: "opennotes",
     name: "Open Notes request",
@@ -82,7 +96,8 @@ pub const STORYDEN_REPORT: BuiltIn = BuiltIn {
     workflow: Workflow::storyden_report,
 };
 
-/// The workspace's type for `builtin`, created now if this is its first use.
+/// The workspace's type for `builtin`, created now if this is its first use: the one path
+/// by which every product API gets its type.
 pub async fn ensure(
     state: &AppState,
     ws: WorkspaceId,
@@ -92,17 +107,14 @@ pub async fn ensure(
     if let Some(t) = state.store().get_request_type(ws, &key).await? {
         return Ok(t);
     }
-    let now = docket_domain::now();
-    let rtype = RequestType {
-        id: RequestTypeId::new(),
-        workspace_id: ws,
-        key: key.clone(),
-        name: builtin.name.to_owned(),
-        description: builtin.description.to_owned(),
-        workflow: (builtin.workflow)(),
-        created_at: now,
-        updated_at: now,
-    };
+    let rtype = RequestType::builtin(
+        ws,
+        builtin.key,
+        builtin.name,
+        builtin.description,
+        (builtin.workflow)(),
+        docket_domain::now(),
+    );
     match state.store().insert_request_type(rtype).await {
         Ok(t) => Ok(t),
         Err(StoreError::Domain(DomainError::Conflict { .. })) => state
@@ -122,7 +134,13 @@ mod tests {
 
     #[test]
     fn built_in_keys_are_valid_type_keys() {
-        for b in [OPENNOTES, SERVEROPS_CASE, STORYDEN_REPORT] {
+        for b in [
+            COLLECT_CAMPAIGN,
+            GIPPER_CONTENT_REQUEST,
+            OPENNOTES,
+            SERVEROPS_CASE,
+            STORYDEN_REPORT,
+        ] {
             assert_eq!(
                 TypeKey::parse(b.key).map(|k| k.as_str().to_owned()),
                 Ok(b.key.to_owned())

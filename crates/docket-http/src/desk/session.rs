@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use docket_domain::access::{Acting, Principal, ScopeSet};
+use docket_domain::access::Principal;
 use docket_domain::member::Member;
 use docket_domain::session::Session;
 use docket_domain::token::TokenHash;
@@ -18,8 +18,7 @@ use serde::de::DeserializeOwned;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-/// The cookie that holds a session's secret.
-pub const COOKIE: &str = "docket_session";
+pub use crate::auth::{member_principal, session_principal, SESSION_COOKIE as COOKIE};
 
 /// A signed-in member: the session, the member, and the principal the desk acts as. A
 /// session carries the member's whole role (no token narrows it).
@@ -71,32 +70,6 @@ impl FromRequestParts<AppState> for DeskUser {
             principal,
         })
     }
-}
-
-/// The principal of a signed-in member: the member's whole role (no token narrows it).
-pub fn member_principal(member: &Member) -> Principal {
-    Principal::for_token(
-        member.workspace_id,
-        Some(Acting {
-            id: member.id,
-            role: member.role,
-        }),
-        None,
-        ScopeSet::empty(),
-    )
-}
-
-/// The principal of the desk session whose cookie secret this is, if it is active. Other
-/// products' session cookies (Storyden's `storyden-session`) accept a desk session too.
-pub async fn session_principal(
-    state: &AppState,
-    secret: &str,
-) -> Result<Option<Principal>, ApiError> {
-    Ok(state
-        .store()
-        .session_by_hash(&TokenHash::of(secret), docket_domain::now())
-        .await?
-        .map(|(_, member)| member_principal(&member)))
 }
 
 /// A posted form of a signed-in member whose CSRF token checked out: the `csrf` field is

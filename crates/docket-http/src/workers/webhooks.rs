@@ -13,8 +13,8 @@
 //! The worker wakes when this node stores an event or finishes a delivery, and at least
 //! every [`TICK`] for retries that come due and events stored by other nodes.
 
-use crate::api::requests::RequestView;
 use crate::state::AppState;
+use crate::views::RequestView;
 use docket_domain::access::Role;
 use docket_domain::webhook::{self, Attempt};
 use docket_store::{AttemptOutcome, ClaimedDelivery, NewEmail};

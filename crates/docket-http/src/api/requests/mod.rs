@@ -13,7 +13,6 @@ pub(crate) mod update;
 use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderValue};
 use docket_domain::request::Request;
-use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,21 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(links::revoke))
 }
 
-/// A request as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RequestView {
-    #[serde(flatten)]
-    pub request: Request,
-    /// Due in the past and not finished.
-    pub overdue: bool,
-}
-
-impl RequestView {
-    pub fn new(request: Request) -> Self {
-        let overdue = request.is_overdue(docket_domain::now());
-        Self { request, overdue }
-    }
-}
+pub use crate::views::RequestView;
 
 /// The `ETag` header of a request.
 pub fn etag_header(r: &Request) -> HeaderMap {

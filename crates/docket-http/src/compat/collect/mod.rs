@@ -31,7 +31,6 @@ use docket_domain::access::Principal;
 use docket_domain::ids::WorkspaceId;
 use docket_domain::link::PublicLink;
 use docket_domain::request::{Request, RequestType, TypeKey};
-use docket_domain::workflow::Workflow;
 use docket_domain::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -50,7 +49,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// The key of the campaign every workspace has.
-pub const BUILTIN_CAMPAIGN: &str = "collect";
+pub const BUILTIN_CAMPAIGN: &str = crate::compat::builtin::COLLECT_CAMPAIGN.key;
 /// Request-data keys Collect's own fields live under; a client's `data` may not use them.
 const CONTACT_KEY: &str = "contact";
 const FLAGS_KEY: &str = "collect";
@@ -102,15 +101,7 @@ pub async fn ensure_builtin_campaign(
     state: &AppState,
     ws: WorkspaceId,
 ) -> Result<RequestType, CollectError> {
-    let builtin = RequestType::builtin(
-        ws,
-        BUILTIN_CAMPAIGN,
-        "Collect",
-        "Collect's built-in campaign: documents and forms collected from a contact.",
-        Workflow::collect(),
-        docket_domain::now(),
-    );
-    Ok(crate::api::request_types::ensure_builtin(&**state.store(), builtin).await?)
+    Ok(crate::compat::builtin::ensure(state, ws, crate::compat::builtin::COLLECT_CAMPAIGN).await?)
 }
 
 /// Collect's date-time format: `2023-02-21T10:31:52Z`.

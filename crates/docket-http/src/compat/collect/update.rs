@@ -3,13 +3,14 @@
 
 use super::{
     check_client_data, check_member, is_campaign, parse_assignee, parse_body, parse_due, render,
-    CollectAuth, CollectError, RequestEnvelope, CONTACT_KEY, FLAGS_KEY,
+    CollectAuth, CollectError, RequestEnvelope, FLAGS_KEY,
 };
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
+use docket_domain::email::{flagged_message, COLLECT_MESSAGES};
 use docket_domain::ids::RequestId;
-use docket_domain::request::{message_queued, plan_update, Patch, Request, RequestPatch};
+use docket_domain::request::{message_queued, plan_update, Patch, RequestPatch};
 use docket_domain::workflow::StatusKey;
 use docket_domain::DomainError;
 use serde::Deserialize;
@@ -102,8 +103,9 @@ pub async fn update(
                 let planned = plan_update(&principal, current, &rtype.workflow, patch, None, now)?;
                 Ok(planned.map(|mut planned| {
                     let moved = planned.event.changes.iter().any(|c| c.field == "status");
-                    if let Some((template, recipient)) =
-                        moved.then(|| message_for(&planned.request)).flatten()
+                    if let Some((template, recipient)) = moved
+                        .then(|| flagged_message(&planned.request, COLLECT_MESSAGES, FLAGS_KEY))
+                        .flatten()
                     {
                         planned.follow_ups.push(message_queued(
                             &principal,
@@ -123,30 +125,4 @@ pub async fn update(
         errors: vec![],
         request: render(&state, &request).await?,
     }))
-}
-
-/// The message a request's flags ask for now that it moved to its current status, and
-/// its recipient (the contact's email, or its id). Docket has no portal elements yet, so
-/// nothing is ever rejected and `sendRejectionMessage` never queues a message.
-fn message_for(request: &Request) -> Option<(&'static str, String)> {
-    let flag = |name: &str| {
-        request
-            .data
-            .get(FLAGS_KEY)
-            .and_then(|f| f.get(name))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    };
-    let template = match request.status.as_str() {
-        "completed" if flag("sendCompletionMessage") => "completion",
-        "pending" if flag("sendReopenMessage") => "reopen",
-        _ => return None,
-    };
-    let contact = request.data.get(CONTACT_KEY);
-    let recipient = contact
-        .and_then(|c| c["email"].as_str())
-        .or_else(|| contact.and_then(|c| c["_id"].as_str()))
-        .unwrap_or("")
-        .to_owned();
-    Some((template, recipient))
 }

@@ -31,7 +31,6 @@ use docket_domain::access::Principal;
 use docket_domain::ids::WorkspaceId;
 use docket_domain::link::{LinkMode, PublicLink};
 use docket_domain::request::{Request, RequestType};
-use docket_domain::workflow::Workflow;
 use docket_domain::Timestamp;
 use serde::Serialize;
 
@@ -52,7 +51,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The key of the built-in type content requests are.
-pub const TYPE_KEY: &str = "gipper";
+pub const TYPE_KEY: &str = crate::compat::builtin::GIPPER_CONTENT_REQUEST.key;
 /// Where the recipient and the uploaded media live in the request's data.
 const RECIPIENT_KEY: &str = "recipient";
 const MEDIA_KEY: &str = "media_files";
@@ -91,15 +90,10 @@ fn token_in(parts: &Parts, name: &str) -> Option<String> {
 
 /// The built-in content-request type, created in the workspace on first use.
 pub async fn ensure_type(state: &AppState, ws: WorkspaceId) -> Result<RequestType, GipperError> {
-    let builtin = RequestType::builtin(
-        ws,
-        TYPE_KEY,
-        "Content request",
-        "Gipper's content requests: photos and videos uploaded through a public link.",
-        Workflow::gipper(),
-        docket_domain::now(),
-    );
-    Ok(crate::api::request_types::ensure_builtin(&**state.store(), builtin).await?)
+    Ok(
+        crate::compat::builtin::ensure(state, ws, crate::compat::builtin::GIPPER_CONTENT_REQUEST)
+            .await?,
+    )
 }
 
 /// An expiration date as Gipper shows it: the day, at its first instant

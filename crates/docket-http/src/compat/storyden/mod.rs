@@ -77,15 +77,15 @@ impl FromRequestParts<AppState> for StorydenAuth {
         }
         // The desk's own cookie (a browser signed in at /desk/login) is a session too: it is
         // SameSite=Lax and these routes read JSON, so another site cannot send it in a write.
-        if let Some(secret) = cookie_secret(parts, crate::desk::session::COOKIE) {
-            if let Some(p) = crate::desk::session::session_principal(state, secret).await? {
+        if let Some(secret) = cookie_secret(parts, crate::auth::SESSION_COOKIE) {
+            if let Some(p) = crate::auth::session_principal(state, secret).await? {
                 return Ok(StorydenAuth(p));
             }
         }
         let secret = cookie_secret(parts, SESSION_COOKIE).ok_or(StorydenError::Unauthorized)?;
         // The cookie holds a desk session (signed in at /desk/login) or an API token.
         if !secret.starts_with(docket_domain::token::PREFIX) {
-            return crate::desk::session::session_principal(state, secret)
+            return crate::auth::session_principal(state, secret)
                 .await?
                 .map(StorydenAuth)
                 .ok_or(StorydenError::Unauthorized);
