@@ -357,9 +357,9 @@ mod tests {
             due_at: None,
             data: serde_json::json!({"contact": {"email": "c@example.com", "_id": "x"},
                                      "collect": {"sendCompletionMessage": true}})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            .as_object()
+            .cloned()
+            .unwrap(),
             tags: vec![],
             subject: None,
             version: 1,
@@ -372,7 +372,11 @@ mod tests {
             Some(("completion", "c@example.com".to_owned()))
         );
         r.status = crate::workflow::StatusKey::parse("pending").unwrap();
-        assert_eq!(flagged_message(&r, COLLECT_MESSAGES, "collect"), None, "reopen not asked");
+        assert_eq!(
+            flagged_message(&r, COLLECT_MESSAGES, "collect"),
+            None,
+            "reopen not asked"
+        );
         r.data["collect"]["sendReopenMessage"] = true.into();
         r.data["contact"] = serde_json::json!({"_id": "contact-7"});
         assert_eq!(

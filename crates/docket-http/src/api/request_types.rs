@@ -8,11 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use docket_domain::access::Scope;
-use docket_domain::ids::RequestTypeId;
 use docket_domain::request::{RequestType, TypeKey};
-use docket_domain::workflow::{Workflow, WorkflowInput};
-use docket_domain::{DomainError, FieldError};
-use docket_store::RequestTypeChange;
+use docket_domain::workflow::WorkflowInput;
+use docket_domain::DomainError;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -48,23 +46,6 @@ pub struct UpdateRequestType {
 
 fn parse_key(key: &str) -> Result<TypeKey, ApiError> {
     TypeKey::parse(key).map_err(|_| DomainError::NotFound("request type").into())
-}
-
-fn validate_name(name: &str) -> Result<String, FieldError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 100 {
-        Err(FieldError::new(
-            "name",
-            "invalid",
-            "a name has 1-100 characters",
-        ))
-    } else {
-        Ok(n.to_owned())
-    }
-}
-
-fn validate_workflow(input: WorkflowInput) -> Result<Workflow, DomainError> {
-    Workflow::new(input).map_err(DomainError::Validation)
 }
 
 #[utoipa::path(get, path = "/api/v1/request-types", tag = "request types", responses((status = 200, body = RequestTypeList)))]
@@ -103,23 +84,16 @@ pub async fn create(
     Auth(p): Auth,
     ApiJson(body): ApiJson<CreateRequestType>,
 ) -> Result<(StatusCode, Json<RequestType>), ApiError> {
-    p.require(Scope::WorkflowsWrite)?;
-    let name = validate_name(&body.name).map_err(|e| DomainError::Validation(vec![e]))?;
-    let now = docket_domain::now();
-    let rtype = RequestType {
-        id: RequestTypeId::new(),
-        workspace_id: p.workspace_id,
-        key: body.key,
-        name,
-        description: body.description.unwrap_or_default(),
-        workflow: validate_workflow(body.workflow)?,
-        created_at: now,
-        updated_at: now,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store().insert_request_type(rtype).await?),
-    ))
+    let made = crate::ops::types::create(
+        &state,
+        &p,
+        body.key,
+        &body.name,
+        body.description,
+        body.workflow,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(made)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/request-types/{key}", tag = "request types", params(("key" = String, Path)), request_body = UpdateRequestType,
@@ -132,20 +106,15 @@ pub async fn update(
 ) -> Result<Json<RequestType>, ApiError> {
     p.require(Scope::WorkflowsWrite)?;
     let key = parse_key(&key)?;
-    let change = RequestTypeChange {
-        name: body
-            .name
-            .as_deref()
-            .map(validate_name)
-            .transpose()
-            .map_err(|e| DomainError::Validation(vec![e]))?,
-        description: body.description,
-        workflow: body.workflow.map(validate_workflow).transpose()?,
-    };
     Ok(Json(
-        state
-            .store()
-            .update_request_type(p.workspace_id, &key, change, docket_domain::now())
-            .await?,
+        crate::ops::types::update(
+            &state,
+            &p,
+            &key,
+            body.name.as_deref(),
+            body.description,
+            body.workflow,
+        )
+        .await?,
     ))
 }

@@ -6,16 +6,13 @@ use super::chart;
 use super::directory::Directory;
 use super::page::{api_error_page, render, Nav};
 use super::session::DeskUser;
-use crate::api::requests::list;
-use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use axum::Json;
 use docket_domain::access::Scope;
+use docket_domain::query::{Direction, RequestQuery, SortKey};
 
 /// How many days the chart and the median cover.
 const DAYS: u32 = 30;
@@ -90,25 +87,25 @@ async fn inner(state: &AppState, user: &DeskUser) -> Result<Response, ApiError> 
             ),
         })
         .collect();
-    let params = serde_urlencoded::from_str("overdue=true&sort=due&direction=asc&limit=11")
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    let Json(late) = list::list(
-        State(state.clone()),
-        Auth(user.principal.clone()),
-        ApiQuery(params),
-    )
-    .await?;
     // One more than shown, to know whether there are more.
+    let query = RequestQuery {
+        overdue_at: Some(now),
+        sort: SortKey::Due,
+        direction: Direction::Asc,
+        limit: 11,
+        ..Default::default()
+    };
+    let late = crate::ops::reads::list_requests(state, &user.principal, query).await?;
     let more_overdue = late.items.len() > 10;
     let overdue = late
         .items
         .iter()
         .take(10)
-        .map(|v| Overdue {
-            number: v.request.number,
-            title: v.request.title.clone(),
-            due: v.request.due_at.map(super::page::when).unwrap_or_default(),
-            assignee: dir.member_name(v.request.assignee_id, "Unassigned"),
+        .map(|r| Overdue {
+            number: r.number,
+            title: r.title.clone(),
+            due: r.due_at.map(super::page::when).unwrap_or_default(),
+            assignee: dir.member_name(r.assignee_id, "Unassigned"),
         })
         .collect();
     let days = chart::per_day(

@@ -8,16 +8,13 @@
 use super::directory::{Choice, Directory};
 use super::page::{api_error_page, back, render, when, Flash, Nav};
 use super::session::{DeskForm, DeskUser};
-use crate::api::requests::{list, transitions, RequestView};
+use crate::api::requests::{list, RequestView};
 use crate::api::time::parse_instant;
-use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, PathId};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{Redirect, Response};
-use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::event::{Event, EventKind};
 use docket_domain::ids::MemberId;
@@ -120,8 +117,20 @@ impl Row {
     }
 }
 
-fn auth(user: &DeskUser) -> Auth {
-    Auth(user.principal.clone())
+/// A page of the list the filters name, read as the member may see it (the same query
+/// language as the API's list, parsed by the same function).
+async fn read_list(
+    state: &AppState,
+    user: &DeskUser,
+    params: list::ListParams,
+) -> Result<list::RequestList, ApiError> {
+    user.principal.require(Scope::RequestsRead)?;
+    let query = list::to_query(&user.principal, params)?;
+    let page = crate::ops::reads::list_requests(state, &user.principal, query.clone()).await?;
+    Ok(list::RequestList {
+        next_cursor: page.next.map(|c| c.encode(query.sort, query.direction)),
+        items: page.items.into_iter().map(RequestView::new).collect(),
+    })
 }
 
 fn category_choices(current: &str) -> Vec<Choice> {
@@ -198,7 +207,7 @@ async fn list_inner(
 ) -> Result<Response, ApiError> {
     let f = Filters::parse(raw)?;
     let params = f.to_params(50)?;
-    let Json(page) = list::list(State(state.clone()), auth(user), ApiQuery(params)).await?;
+    let page = read_list(state, user, params).await?;
     let dir = Directory::load(state, user.principal.workspace_id).await?;
     let rows = page.items.iter().map(|v| Row::new(&dir, v)).collect();
     let mut types = vec![Choice::new("", "Any type", &f.type_key)];
@@ -276,12 +285,7 @@ async fn board_inner(
             direction: String::new(),
             ..f.clone()
         };
-        let Json(page) = list::list(
-            State(state.clone()),
-            auth(user),
-            ApiQuery(column.to_params(PER_COLUMN)?),
-        )
-        .await?;
+        let page = read_list(state, user, column.to_params(PER_COLUMN)?).await?;
         columns.push(Column {
             label: status.label.clone(),
             category: status.category.as_str(),
@@ -432,8 +436,7 @@ async fn request_inner(
     }
     let dir = Directory::load(state, user.principal.workspace_id).await?;
     let ws = user.principal.workspace_id;
-    let Json(moves) =
-        transitions::transitions(State(state.clone()), auth(user), PathId(r.id)).await?;
+    let moves = crate::ops::reads::transitions(state, &user.principal, r.id).await?;
     let events = state.store().timeline(ws, r.id, None, 500).await?;
     let now = docket_domain::now();
     let links = state

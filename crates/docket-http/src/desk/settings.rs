@@ -5,33 +5,27 @@
 use super::directory::{Choice, Directory};
 use super::page::{api_error_page, back, render, when, Flash, Nav};
 use super::session::{DeskForm, DeskUser, NoFields};
-use crate::api::request_types;
-use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::Json;
 use docket_domain::access::{Role, Scope};
 use docket_domain::member::Email;
+use docket_domain::request::TypeKey;
 use docket_domain::workflow::From as FromStatus;
 use docket_domain::DomainError;
 use serde::Deserialize;
-use serde_json::json;
 
-fn auth(user: &DeskUser) -> Auth {
-    Auth(user.principal.clone())
+/// The workflow a form's text holds: the JSON the type's workflow editor shows.
+fn workflow_of(text: &str) -> Result<docket_domain::workflow::WorkflowInput, ApiError> {
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid("workflow", "invalid_json", e.to_string()))
 }
 
 /// A form value that does not parse.
 fn bad_form(field: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request("invalid_form", format!("{field}: {e}"))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))
 }
 
 pub struct MemberRow {
@@ -351,11 +345,10 @@ pub async fn create_type(
     DeskForm { user, form }: DeskForm<TypeForm>,
 ) -> Response {
     let outcome = async {
-        let workflow: serde_json::Value = serde_json::from_str(&form.workflow)
-            .map_err(|e| ApiError::invalid("workflow", "invalid_json", e.to_string()))?;
-        let body = from_json(json!({ "key": form.key, "name": form.name, "workflow": workflow }))?;
-        let (_, Json(t)) =
-            request_types::create(State(state.clone()), auth(&user), ApiJson(body)).await?;
+        let workflow = workflow_of(&form.workflow)?;
+        let key = TypeKey::parse(&form.key).map_err(|e| ApiError::invalid("key", "invalid", e))?;
+        let t = crate::ops::types::create(&state, &user.principal, key, &form.name, None, workflow)
+            .await?;
         Ok(format!("Request type {} created.", t.name))
     }
     .await;
@@ -368,12 +361,17 @@ pub async fn update_type(
     DeskForm { user, form }: DeskForm<TypeForm>,
 ) -> Response {
     let outcome = async {
-        let workflow: serde_json::Value = serde_json::from_str(&form.workflow)
-            .map_err(|e| ApiError::invalid("workflow", "invalid_json", e.to_string()))?;
-        let body = from_json(json!({ "name": form.name, "workflow": workflow }))?;
-        let Json(t) =
-            request_types::update(State(state.clone()), auth(&user), Path(key), ApiJson(body))
-                .await?;
+        let workflow = workflow_of(&form.workflow)?;
+        let key = TypeKey::parse(&key).map_err(|_| DomainError::NotFound("request type"))?;
+        let t = crate::ops::types::update(
+            &state,
+            &user.principal,
+            &key,
+            Some(&form.name),
+            None,
+            Some(workflow),
+        )
+        .await?;
         Ok(format!("Workflow of {} saved.", t.name))
     }
     .await;

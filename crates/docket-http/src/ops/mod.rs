@@ -7,6 +7,7 @@
 //! - [`requests`]: filing, changing and commenting on a request.
 //! - [`links`]: sharing a request through a public link and revoking it.
 //! - [`people`]: adding and changing members, issuing and revoking tokens.
+//! - [`types`]: defining a request type and changing its workflow.
 //!
 //! An operation takes the caller's [`docket_domain::access::Principal`] and typed values,
 //! never a front end's request or body: the API parses JSON into them, the desk its forms.
@@ -15,3 +16,4 @@ pub mod links;
 pub mod people;
 pub mod reads;
 pub mod requests;
+pub mod types;

@@ -150,6 +150,82 @@ pub async fn list_files(
     }
 }
 
+/// Where `p` may move request `id` now, and for every other status, why not.
+pub async fn transitions(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+) -> Result<crate::views::Transitions, crate::error::ApiError> {
+    use crate::views::{Blocked, Target, Transitions};
+    use docket_domain::workflow::{Party, Relation};
+    use docket_domain::DomainError;
+    p.require(Scope::RequestsRead)?;
+    let store = state.store();
+    let request = get_request(state, p, id)
+        .await?
+        .ok_or(DomainError::NotFound("request"))?;
+    let rtype = store
+        .get_request_type(p.workspace_id, &request.type_key)
+        .await?
+        .ok_or(DomainError::NotFound("request type"))?;
+    let me = p.member_id();
+    let relation = Relation {
+        principal: Some(p),
+        is_requester: me.is_some() && request.requester_id == me,
+        is_assignee: me.is_some() && request.assignee_id == me,
+        is_recipient: false,
+    };
+    let mut available = Vec::new();
+    let mut unavailable = Vec::new();
+    for s in rtype
+        .workflow
+        .statuses()
+        .iter()
+        .filter(|s| s.key != request.status)
+    {
+        let blocked = |reason: &str, message: String, allowed: Vec<Party>| Blocked {
+            to: s.key.clone(),
+            label: s.label.clone(),
+            category: s.category,
+            reason: reason.to_owned(),
+            message,
+            allowed,
+        };
+        let verdict = if request.deleted_at.is_some() {
+            Err(blocked(
+                "deleted",
+                "the request was deleted".into(),
+                Vec::new(),
+            ))
+        } else if let Err(e) = p.require(Scope::RequestsWrite) {
+            Err(blocked("missing_scope", e.to_string(), Vec::new()))
+        } else {
+            match rtype.workflow.decide(&request.status, &s.key, &relation) {
+                Ok(()) => Ok(()),
+                Err(e) => match &e {
+                    DomainError::TransitionForbidden { allowed, .. } => {
+                        Err(blocked("not_permitted", e.to_string(), allowed.0.clone()))
+                    }
+                    _ => Err(blocked("no_transition", e.to_string(), Vec::new())),
+                },
+            }
+        };
+        match verdict {
+            Ok(()) => available.push(Target {
+                to: s.key.clone(),
+                label: s.label.clone(),
+                category: s.category,
+            }),
+            Err(b) => unavailable.push(b),
+        }
+    }
+    Ok(Transitions {
+        status: request.status,
+        available,
+        unavailable,
+    })
+}
+
 async fn seen(
     state: &AppState,
     p: &Principal,
