@@ -13,8 +13,6 @@ use docket_domain::workflow::{Category, StatusKey};
 use docket_domain::{from_micros, DomainError, Timestamp};
 use sqlx::{PgConnection, Row};
 
-/// The categories of unfinished work, as stored.
-
 pub(super) async fn set_password(
     c: &mut PgConnection,
     ws: WorkspaceId,

@@ -10,8 +10,6 @@ use docket_domain::token::TokenHash;
 use docket_domain::{from_micros, DomainError, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// The categories of unfinished work, as stored.
-
 pub(super) fn set_password(
     c: &Connection,
     ws: WorkspaceId,
