@@ -81,28 +81,7 @@ mod tests {
     use chrono::TimeDelta;
 
     fn request() -> Request {
-        let now = crate::now();
-        Request {
-            id: crate::ids::RequestId::new(),
-            workspace_id: crate::ids::WorkspaceId::new(),
-            number: 1,
-            type_key: crate::request::TypeKey::general(),
-            type_id: crate::ids::RequestTypeId::new(),
-            title: "t".into(),
-            description: String::new(),
-            status: crate::workflow::StatusKey::parse("open").unwrap(),
-            category: Category::Open,
-            requester_id: None,
-            assignee_id: None,
-            due_at: None,
-            data: serde_json::Map::new(),
-            tags: vec![],
-            subject: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        }
+        crate::request::sample("general", "open", Category::Open)
     }
 
     fn reminding(minutes: &[u32]) -> Workflow {

@@ -341,32 +341,12 @@ mod tests {
 
     #[test]
     fn a_flagged_message_goes_only_when_its_flag_is_set_and_its_status_entered() {
-        let now = crate::now();
-        let mut r = Request {
-            id: crate::ids::RequestId::new(),
-            workspace_id: crate::ids::WorkspaceId::new(),
-            number: 1,
-            type_key: crate::request::TypeKey::parse("collect").unwrap(),
-            type_id: crate::ids::RequestTypeId::new(),
-            title: "t".into(),
-            description: String::new(),
-            status: crate::workflow::StatusKey::parse("completed").unwrap(),
-            category: crate::workflow::Category::Done,
-            requester_id: None,
-            assignee_id: None,
-            due_at: None,
-            data: serde_json::json!({"contact": {"email": "c@example.com", "_id": "x"},
-                                     "collect": {"sendCompletionMessage": true}})
-            .as_object()
-            .cloned()
-            .unwrap(),
-            tags: vec![],
-            subject: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
+        let mut r = crate::request::sample("collect", "completed", crate::workflow::Category::Done);
+        r.data = serde_json::json!({"contact": {"email": "c@example.com", "_id": "x"},
+                                    "collect": {"sendCompletionMessage": true}})
+        .as_object()
+        .cloned()
+        .unwrap();
         assert_eq!(
             flagged_message(&r, COLLECT_MESSAGES, "collect"),
             Some(("completion", "c@example.com".to_owned()))

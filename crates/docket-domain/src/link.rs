@@ -409,28 +409,7 @@ mod tests {
     use crate::request::TypeKey;
 
     fn request(status: &str, category: Category) -> Request {
-        let now = crate::now();
-        Request {
-            id: RequestId::new(),
-            workspace_id: WorkspaceId::new(),
-            number: 1,
-            type_key: TypeKey::parse("gipper").unwrap(),
-            type_id: RequestTypeId::new(),
-            title: "t".into(),
-            description: String::new(),
-            status: StatusKey::parse(status).unwrap(),
-            category,
-            requester_id: None,
-            assignee_id: None,
-            due_at: None,
-            data: Map::new(),
-            tags: vec![],
-            subject: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        }
+        crate::request::sample("gipper", status, category)
     }
 
     #[test]

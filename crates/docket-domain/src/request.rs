@@ -776,6 +776,33 @@ fn validate_subject(s: Subject) -> Result<Subject, FieldError> {
     Ok(s)
 }
 
+/// A request of `type_key` in `status` (of `category`), for the domain's unit tests.
+#[cfg(test)]
+pub(crate) fn sample(type_key: &str, status: &str, category: Category) -> Request {
+    let now = crate::now();
+    Request {
+        id: RequestId::new(),
+        workspace_id: WorkspaceId::new(),
+        number: 1,
+        type_key: TypeKey::parse(type_key).unwrap(),
+        type_id: RequestTypeId::new(),
+        title: "t".into(),
+        description: String::new(),
+        status: StatusKey::parse(status).unwrap(),
+        category,
+        requester_id: None,
+        assignee_id: None,
+        due_at: None,
+        data: Map::new(),
+        tags: vec![],
+        subject: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -548,6 +548,17 @@ fn bad_form(field: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request("invalid_form", format!("{field}: {e}"))
 }
 
+/// A form's date or instant: empty means none.
+fn optional_instant(
+    field: &str,
+    value: &str,
+) -> Result<Option<docket_domain::Timestamp>, ApiError> {
+    match value.trim() {
+        "" => Ok(None),
+        v => parse_instant(field, v).map(Some),
+    }
+}
+
 /// A form's member choice: empty means nobody.
 fn member_choice(field: &str, value: &str) -> Result<Patch<MemberId>, ApiError> {
     match value.trim() {
@@ -703,10 +714,7 @@ pub async fn add_link(
         let r = by_number(&state, &user, number).await?;
         let mode =
             LinkMode::parse(&form.mode).ok_or_else(|| bad_form("mode", "one_time or multi_use"))?;
-        let expires_at = match form.expires.trim() {
-            "" => None,
-            e => Some(parse_instant("expires_at", e)?),
-        };
+        let expires_at = optional_instant("expires_at", &form.expires)?;
         let (link, _) =
             crate::ops::links::share(&state, &user.principal, r.id, mode, expires_at).await?;
         let url = state
@@ -778,10 +786,7 @@ pub async fn create_request(State(state): State<AppState>, f: DeskForm<NewForm>)
     let DeskForm { user, form } = f;
     let made = async {
         let type_key = TypeKey::parse(&form.type_key).map_err(|e| bad_form("type", e))?;
-        let due_at = match form.due.trim() {
-            "" => None,
-            due => Some(parse_instant("due_at", due)?),
-        };
+        let due_at = optional_instant("due_at", &form.due)?;
         let assignee_id = match member_choice("assignee_id", &form.assignee)? {
             Patch::Set(m) => Some(m),
             _ => None,

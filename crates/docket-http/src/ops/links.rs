@@ -9,21 +9,6 @@ use docket_domain::request::Request;
 use docket_domain::{DomainError, Timestamp};
 use docket_store::NewLink;
 
-/// A request `p` may see that can still change (410 once deleted).
-pub async fn live_request(
-    state: &AppState,
-    p: &Principal,
-    id: RequestId,
-) -> Result<Request, ApiError> {
-    let r = crate::ops::reads::get_request(state, p, id)
-        .await?
-        .ok_or(DomainError::NotFound("request"))?;
-    if r.deleted_at.is_some() {
-        return Err(DomainError::Gone.into());
-    }
-    Ok(r)
-}
-
 /// Makes a public link to request `id`; returns it with the request.
 pub async fn share(
     state: &AppState,
@@ -32,7 +17,7 @@ pub async fn share(
     mode: LinkMode,
     expires_at: Option<Timestamp>,
 ) -> Result<(PublicLink, Request), ApiError> {
-    let request = live_request(state, p, id).await?;
+    let request = crate::ops::reads::live_request(state, p, id).await?;
     check_may_share(p, &request)?;
     let link = state
         .store()
@@ -53,7 +38,7 @@ pub async fn revoke(
     id: RequestId,
     link_id: LinkId,
 ) -> Result<(), ApiError> {
-    let request = live_request(state, p, id).await?;
+    let request = crate::ops::reads::live_request(state, p, id).await?;
     check_may_share(p, &request)?;
     let links = state.store().links_of_request(p.workspace_id, id).await?;
     if !links.iter().any(|l| l.id == link_id) {

@@ -37,6 +37,21 @@ pub async fn get_request(
     seen(state, p, found).await
 }
 
+/// A request `p` may see that can still change (410 once deleted).
+pub async fn live_request(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+) -> Result<Request, crate::error::ApiError> {
+    let r = get_request(state, p, id)
+        .await?
+        .ok_or(docket_domain::DomainError::NotFound("request"))?;
+    if r.deleted_at.is_some() {
+        return Err(docket_domain::DomainError::Gone.into());
+    }
+    Ok(r)
+}
+
 /// A request by its number, deleted or not, unless `p` may not see it.
 pub async fn request_by_number(
     state: &AppState,

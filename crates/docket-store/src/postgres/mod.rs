@@ -532,6 +532,25 @@ async fn link_with_token(
     .transpose()
 }
 
+/// Inserts a link row as it is (a new link, or an imported one).
+async fn insert_link_row(c: &mut PgConnection, l: &PublicLink) -> Result<()> {
+    sqlx::query(&format!(
+        "insert into request_links ({LINK_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(l.id.0)
+    .bind(l.workspace_id.0)
+    .bind(l.request_id.0)
+    .bind(l.token.as_str())
+    .bind(l.mode.as_str())
+    .bind(l.expires_at.map(micros))
+    .bind(l.revoked_at.map(micros))
+    .bind(l.used_count)
+    .bind(micros(l.created_at))
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// Inserts a link, drawing a new token in the (astronomically rare) case that the one
 /// drawn is taken. Checked before the insert, so a collision never aborts the transaction.
 async fn insert_new_link(
@@ -550,20 +569,7 @@ async fn insert_new_link(
         if taken {
             continue;
         }
-        sqlx::query(&format!(
-            "insert into request_links ({LINK_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(l.id.0)
-        .bind(l.workspace_id.0)
-        .bind(l.request_id.0)
-        .bind(l.token.as_str())
-        .bind(l.mode.as_str())
-        .bind(l.expires_at.map(micros))
-        .bind(l.revoked_at.map(micros))
-        .bind(l.used_count)
-        .bind(micros(l.created_at))
-        .execute(&mut *c)
-        .await?;
+        insert_link_row(c, &l).await?;
         return Ok(l);
     }
     Err(StoreError::Internal(anyhow::anyhow!(

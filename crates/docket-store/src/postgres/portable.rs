@@ -6,8 +6,8 @@ use super::rows::{
     REQUEST_COLUMNS,
 };
 use super::{
-    files, insert_member_row, insert_request_type_row, insert_token_row, link_from_row, mail,
-    unique_or, webhooks, LINK_COLUMNS,
+    files, insert_link_row, insert_member_row, insert_request_type_row, insert_token_row,
+    link_from_row, mail, unique_or, webhooks, LINK_COLUMNS,
 };
 use crate::{
     DueNotice, ExternalKey, Imported, NewEmail, RecordKind, Result, StoreError, StoredEmail,
@@ -235,22 +235,7 @@ pub(super) async fn import(c: &mut PgConnection, record: Imported) -> Result<()>
                 return Err(missing("a member"));
             }
         }
-        Imported::Link(l) => {
-            sqlx::query(&format!(
-                "insert into request_links ({LINK_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            ))
-            .bind(l.id.0)
-            .bind(l.workspace_id.0)
-            .bind(l.request_id.0)
-            .bind(l.token.as_str())
-            .bind(l.mode.as_str())
-            .bind(l.expires_at.map(micros))
-            .bind(l.revoked_at.map(micros))
-            .bind(l.used_count)
-            .bind(micros(l.created_at))
-            .execute(&mut *c)
-            .await?;
-        }
+        Imported::Link(l) => insert_link_row(c, &l).await?,
         Imported::ExternalKey {
             workspace_id,
             request_id,

@@ -2,10 +2,11 @@
 //! request, take it off) and `DELETE /api/v1/files/{id}` (delete a file and its bytes).
 //! Each change to a request's files is recorded on its timeline in the same transaction.
 
-use super::{file_of, live_request, FileView};
+use super::{file_of, FileView};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::PathId;
+use crate::ops::reads::live_request;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

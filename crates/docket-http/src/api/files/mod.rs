@@ -19,8 +19,6 @@ use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use docket_domain::access::Principal;
 use docket_domain::file::{FileId, FileRecord};
-use docket_domain::ids::RequestId;
-use docket_domain::request::Request;
 use docket_domain::DomainError;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -74,15 +72,4 @@ async fn file_of(state: &AppState, p: &Principal, id: FileId) -> Result<FileReco
     Ok(crate::ops::reads::get_file(state, p, id)
         .await?
         .ok_or(DomainError::NotFound("file"))?)
-}
-
-/// A request of the caller's workspace that can still change (410 once deleted).
-async fn live_request(state: &AppState, p: &Principal, id: RequestId) -> Result<Request, ApiError> {
-    let r = crate::ops::reads::get_request(state, p, id)
-        .await?
-        .ok_or(DomainError::NotFound("request"))?;
-    if r.deleted_at.is_some() {
-        return Err(DomainError::Gone.into());
-    }
-    Ok(r)
 }

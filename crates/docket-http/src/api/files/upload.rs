@@ -1,11 +1,12 @@
 //! `POST /api/v1/files` and `POST /api/v1/requests/{id}/files`: upload one file, as a
 //! multipart form (a `file` part) or as the raw body, optionally onto a request.
 
-use super::{live_request, FileView};
+use super::FileView;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PathId};
 use crate::files::{self, Attach, Upload};
+use crate::ops::reads::live_request;
 use crate::state::AppState;
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::extract::{FromRequest, Request, State};

@@ -79,7 +79,7 @@ pub async fn list(
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<LinkList>, ApiError> {
     p.require(Scope::RequestsRead)?;
-    let request = crate::ops::links::live_request(&state, &p, id).await?;
+    let request = crate::ops::reads::live_request(&state, &p, id).await?;
     let links = state.store().links_of_request(p.workspace_id, id).await?;
     Ok(Json(LinkList {
         items: links
