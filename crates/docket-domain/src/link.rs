@@ -405,8 +405,6 @@ pub fn plan_link_note(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{RequestTypeId, WorkspaceId};
-    use crate::request::TypeKey;
 
     fn request(status: &str, category: Category) -> Request {
         crate::request::sample("gipper", status, category)
