@@ -93,6 +93,16 @@ impl NewMember {
     }
 }
 
+/// Whether `p` may give or take away `role`: only owners make or unmake owners.
+pub fn may_grant(p: &crate::access::Principal, role: Role) -> Result<(), DomainError> {
+    if role == Role::Owner && p.role().is_some_and(|r| r != Role::Owner) {
+        return Err(DomainError::Forbidden(
+            "only an owner may grant or remove the owner role".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A change to a member; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct MemberChange {
@@ -147,6 +157,27 @@ mod change_tests {
             role,
             created_at: crate::now(),
         }
+    }
+
+    #[test]
+    fn only_owners_grant_or_remove_the_owner_role() {
+        let as_role = |role| {
+            crate::access::Principal::for_token(
+                WorkspaceId::new(),
+                Some(crate::access::Acting {
+                    id: MemberId::new(),
+                    role,
+                }),
+                None,
+                crate::access::ScopeSet::empty(),
+            )
+        };
+        assert!(may_grant(&as_role(Role::Owner), Role::Owner).is_ok());
+        assert!(matches!(
+            may_grant(&as_role(Role::Admin), Role::Owner),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(may_grant(&as_role(Role::Admin), Role::Moderator).is_ok());
     }
 
     #[test]

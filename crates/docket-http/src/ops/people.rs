@@ -3,22 +3,11 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use docket_domain::access::{Principal, Role, Scope, ScopeSet};
+use docket_domain::access::{Principal, Role, Scope};
 use docket_domain::ids::{MemberId, TokenId};
-use docket_domain::member::{Email, Member, MemberChange, NewMember};
+use docket_domain::member::{may_grant, Email, Member, MemberChange, NewMember};
 use docket_domain::token::{Token, TokenSecret};
-use docket_domain::{DomainError, Timestamp};
-
-/// Only owners make or unmake owners.
-fn check_owner_grant(p: &Principal, role: Role) -> Result<(), ApiError> {
-    if role == Role::Owner && p.role().is_some_and(|r| r != Role::Owner) {
-        return Err(DomainError::Forbidden(
-            "only an owner may grant or remove the owner role".into(),
-        )
-        .into());
-    }
-    Ok(())
-}
+use docket_domain::DomainError;
 
 /// Adds a member with `role` (409 `email_taken` when the email is in the workspace).
 pub async fn add_member(
@@ -29,7 +18,7 @@ pub async fn add_member(
     role: Role,
 ) -> Result<Member, ApiError> {
     p.require(Scope::MembersWrite)?;
-    check_owner_grant(p, role)?;
+    may_grant(p, role)?;
     let new = NewMember::new(email, name, role).map_err(|e| DomainError::Validation(vec![e]))?;
     Ok(state
         .store()
@@ -53,8 +42,8 @@ pub async fn change_member(
         .ok_or(DomainError::NotFound("member"))?;
     if let Some(role) = role {
         if role != current.role {
-            check_owner_grant(p, role)?;
-            check_owner_grant(p, current.role)?;
+            may_grant(p, role)?;
+            may_grant(p, current.role)?;
             // The last-owner rule is checked by the store, in the write's transaction.
         }
     }
@@ -71,15 +60,7 @@ pub async fn change_member(
         .await?)
 }
 
-/// What a new token is asked for.
-pub struct TokenRequest {
-    pub name: String,
-    /// Empty: everything the member's role allows.
-    pub scopes: Vec<Scope>,
-    pub expires_at: Option<Timestamp>,
-    /// The member it acts for; the caller when `None`.
-    pub member_id: Option<MemberId>,
-}
+pub use docket_domain::token::TokenRequest;
 
 /// Issues a token; returns its secret (shown once) and its record.
 pub async fn issue_token(
@@ -88,45 +69,10 @@ pub async fn issue_token(
     want: TokenRequest,
 ) -> Result<(TokenSecret, Token), ApiError> {
     p.require(Scope::TokensWrite)?;
-    let name = want.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid(
-            "name",
-            "invalid",
-            "a token name has 1-100 characters",
-        ));
-    }
-    let now = docket_domain::now();
-    if want.expires_at.is_some_and(|e| e <= now) {
-        return Err(ApiError::invalid(
-            "expires_at",
-            "in_the_past",
-            "a token must expire in the future",
-        ));
-    }
-    let member_id = match (want.member_id, p.member_id()) {
-        (Some(target), me) if Some(target) != me => {
-            if !p.is_admin() {
-                return Err(DomainError::Forbidden(
-                    "only owners and admins may issue tokens to other members".into(),
-                )
-                .into());
-            }
-            target
-        }
-        (Some(target), _) => target,
-        (None, Some(me)) => me,
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "member_id",
-                "required",
-                "a system token must name the member the new token acts for",
-            ))
-        }
-    };
+    let holder = want.holder(p)?;
     let member = state
         .store()
-        .get_member(p.workspace_id, member_id)
+        .get_member(p.workspace_id, holder)
         .await?
         .ok_or_else(|| {
             ApiError::invalid(
@@ -135,53 +81,7 @@ pub async fn issue_token(
                 "no member with this id in the workspace",
             )
         })?;
-    // A token for an owner acts as that owner: only owners may issue one, or an admin could
-    // mint one and use it to grant themselves the owner role.
-    if member.role == Role::Owner && p.role().is_some_and(|r| r != Role::Owner) {
-        return Err(
-            DomainError::Forbidden("only an owner may issue tokens to an owner".into()).into(),
-        );
-    }
-    let requested = ScopeSet::of(&want.scopes);
-    if !requested.is_subset_of(member.role.scopes()) {
-        let beyond: Vec<String> = want
-            .scopes
-            .iter()
-            .filter(|s| !member.role.scopes().contains(**s))
-            .map(|s| s.to_string())
-            .collect();
-        return Err(ApiError::invalid(
-            "scopes",
-            "scope_not_allowed",
-            format!(
-                "the {} role does not allow {}",
-                member.role,
-                beyond.join(", ")
-            ),
-        ));
-    }
-    // A token can never mint a token more powerful than itself.
-    let resolved = if requested.is_empty() {
-        member.role.scopes()
-    } else {
-        requested
-    };
-    if !resolved.is_subset_of(p.scopes()) {
-        return Err(DomainError::Forbidden(
-            "a token may only issue tokens within its own scopes".into(),
-        )
-        .into());
-    }
-    let secret = TokenSecret::generate();
-    let token = Token::new(
-        p.workspace_id,
-        Some(member.id),
-        &name,
-        want.scopes,
-        want.expires_at,
-        &secret,
-        now,
-    );
+    let (secret, token) = want.plan(p, &member, docket_domain::now())?;
     let record = state.store().insert_token(token).await?;
     Ok((secret, record))
 }
