@@ -40,6 +40,7 @@ mod portal_files;
 pub mod serve;
 pub mod settings;
 pub mod state;
+pub mod time;
 pub mod views;
 pub mod workers;
 

@@ -7,7 +7,6 @@ pub mod me;
 pub mod members;
 pub mod request_types;
 pub mod requests;
-pub(crate) mod time;
 pub mod tokens;
 pub mod webhooks;
 

@@ -1,10 +1,10 @@
 //! API tokens: issue (the secret is answered once), list, revoke.
 
-use crate::api::time::parse_instant;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, PathId};
 use crate::state::AppState;
+use crate::time::parse_instant;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -283,7 +283,7 @@ pub async fn create_token(
             .collect::<Result<Vec<_>, _>>()?;
         let expires_at = match form.expires.trim() {
             "" => None,
-            e => Some(crate::api::time::parse_instant("expires_at", e)?),
+            e => Some(crate::time::parse_instant("expires_at", e)?),
         };
         let want = crate::ops::people::TokenRequest {
             name: form.name,

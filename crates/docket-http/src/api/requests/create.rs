@@ -1,11 +1,11 @@
 //! `POST /api/v1/requests`: file a request.
 
 use super::{etag_header, RequestView};
-use crate::api::time::parse_instant;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use crate::time::parse_instant;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::Json;

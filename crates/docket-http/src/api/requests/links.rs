@@ -64,7 +64,7 @@ pub async fn create(
     let expires_at = body
         .expires_at
         .as_deref()
-        .map(|e| crate::api::time::parse_instant("expires_at", e))
+        .map(|e| crate::time::parse_instant("expires_at", e))
         .transpose()?;
     let (link, request) = crate::ops::links::share(&state, &p, id, body.mode, expires_at).await?;
     Ok((StatusCode::CREATED, Json(view(&state, link, &request))))

@@ -1,11 +1,11 @@
 //! `GET /api/v1/requests`: filter, search, sort and page through requests.
 
 use super::RequestView;
-use crate::api::time::parse_instant;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
+use crate::time::parse_instant;
 use axum::extract::State;
 use axum::Json;
 use docket_domain::access::{Principal, Scope};

@@ -1,11 +1,11 @@
 //! `PATCH` and `DELETE /api/v1/requests/{id}`: change or soft-delete a request.
 
 use super::{etag_header, RequestView};
-use crate::api::time::parse_instant;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{if_match_version, ApiJson, PathId};
 use crate::state::AppState;
+use crate::time::parse_instant;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;

@@ -226,7 +226,7 @@ fn parse_assignee(
 
 /// Parses an ISO 8601 `dueDate`.
 fn parse_due(raw: &str) -> Result<Timestamp, CollectError> {
-    crate::api::time::parse_instant("dueDate", raw)
+    crate::time::parse_instant("dueDate", raw)
         .map_err(|_| CollectError::BadRequest(format!("dueDate {raw:?} is not an ISO 8601 date")))
 }
 

@@ -1,4 +1,4 @@
-//! Instants as clients write them: RFC 3339 timestamps, or plain dates.
+//! Instants as clients write them, in every API: RFC 3339 timestamps, or plain dates.
 
 use crate::error::ApiError;
 use docket_domain::Timestamp;
