@@ -1,11 +1,11 @@
 //! Due-date notices in SQLite: the scheduler's candidates, recorded once each (the rule is
 //! `docket_domain::due`).
 
+use super::events::insert_event;
 use super::rows::{
-    insert_event, micros, request_from_row, request_type_from_row, REQUEST_COLUMNS,
-    REQUEST_TYPE_COLUMNS,
+    micros, request_from_row, request_type_from_row, REQUEST_COLUMNS, REQUEST_TYPE_COLUMNS,
 };
-use super::{request_type_cached, TypeCache};
+use super::type_cache::{request_type_cached, TypeCache};
 use crate::Result;
 use docket_domain::event::Event;
 use docket_domain::request::Request;

@@ -5,8 +5,10 @@
 //! Writers run on the writer thread and keep its rule (see `writer.rs`): every refusal
 //! comes before the first write.
 
-use super::rows::{insert_event, micros, parsed, parsed_opt, time, update_request};
-use super::{internal, request_in};
+use super::errors::internal;
+use super::events::insert_event;
+use super::requests::{request_in, update_request};
+use super::rows::{micros, parsed, parsed_opt, time};
 use crate::{FileWrite, Result};
 use docket_domain::event::{Actor, Event};
 use docket_domain::file::{

@@ -1,6 +1,7 @@
 //! The email outbox in SQLite: the planner's cursor, queued emails and template overrides.
 
-use super::rows::{event_from_row, insert_event, micros, EVENT_COLUMNS};
+use super::events::insert_event;
+use super::rows::{event_from_row, micros, EVENT_COLUMNS};
 use crate::{EmailOutcome, MailEvents, NewEmail, QueuedEmail, Result};
 use docket_domain::email::Template;
 use docket_domain::event::{Event, EventKind, FieldChange};

@@ -1,14 +1,16 @@
 //! Export and import in SQLite: every record of a workspace read in a fixed order, and
 //! each exported record stored back exactly as it left (see `crate::portable`).
 
+use super::errors::{conflict, is_unique_violation};
+use super::events::insert_event_flagged;
+use super::links::insert_link_row;
+use super::members::{insert_member_row, insert_token_row};
+use super::requests::{insert_request, request_write_error};
 use super::rows::{
-    insert_event_flagged, insert_link, insert_request, link_from_row, micros, request_from_row,
-    time, time_opt, to_json, LINK_COLUMNS, REQUEST_COLUMNS,
+    link_from_row, micros, request_from_row, time, time_opt, to_json, LINK_COLUMNS, REQUEST_COLUMNS,
 };
-use super::{
-    conflict, files, insert_member_row, insert_request_type_row, insert_token_row,
-    is_unique_violation, mail, request_write_error, webhooks,
-};
+use super::types::insert_request_type_row;
+use super::{files, mail, webhooks};
 use crate::{
     DueNotice, ExternalKey, Imported, NewEmail, RecordKind, Result, StoreError, StoredEmail,
 };
@@ -292,7 +294,7 @@ pub(super) fn import(c: &Connection, record: Imported) -> Result<()> {
             }
         }
         Imported::Link(link) => {
-            insert_link(c, &link)?;
+            insert_link_row(c, &link)?;
         }
         Imported::ExternalKey {
             workspace_id,

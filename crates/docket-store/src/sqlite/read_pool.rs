@@ -60,10 +60,14 @@ impl ReadPool {
         self: &std::sync::Arc<Self>,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self.blocking.acquire().await.map_err(super::internal)?;
+        let _permit = self
+            .blocking
+            .acquire()
+            .await
+            .map_err(super::errors::internal)?;
         let pool = self.clone();
         tokio::task::spawn_blocking(move || pool.with(f))
             .await
-            .map_err(|e| super::internal(format!("read task failed: {e}")))?
+            .map_err(|e| super::errors::internal(format!("read task failed: {e}")))?
     }
 }

@@ -1,21 +1,17 @@
-//! Rows to domain values and back, and the request list query.
+//! Rows to domain values: the column lists each area selects, and the codecs that read
+//! them. The writes and queries live in their areas' files.
 
 use crate::Result;
 use docket_domain::access::Role;
 use docket_domain::event::{Actor, Event, EventKind};
 use docket_domain::link::{LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
-use docket_domain::query::{
-    search_terms, Cursor, Direction, MemberFilter, Page, RequestQuery, SortKey,
-};
 use docket_domain::request::{Request, RequestType, Subject, TypeKey};
 use docket_domain::token::{Token, TokenHash};
 use docket_domain::workflow::{StatusKey, Workflow, WorkflowInput};
 use docket_domain::workspace::Workspace;
 use docket_domain::{from_micros, Timestamp};
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, Connection, Row};
-use std::fmt::Write as _;
+use rusqlite::Row;
 
 pub(crate) fn micros(t: Timestamp) -> i64 {
     t.timestamp_micros()
@@ -184,151 +180,7 @@ pub(crate) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
     })
 }
 
-pub(crate) fn insert_request(c: &Connection, r: &Request) -> rusqlite::Result<usize> {
-    c.prepare_cached(&format!(
-        "insert into requests ({REQUEST_COLUMNS}) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
-    ))?
-    .execute(params![
-        r.id.to_string(),
-        r.workspace_id.to_string(),
-        r.number,
-        r.type_id.to_string(),
-        r.type_key.as_str(),
-        r.title,
-        r.description,
-        r.status.as_str(),
-        r.category.as_str(),
-        r.requester_id.map(|m| m.to_string()),
-        r.assignee_id.map(|m| m.to_string()),
-        r.due_at.map(micros),
-        serde_json::to_string(&r.data).unwrap_or_else(|_| "{}".into()),
-        serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()),
-        r.subject.as_ref().map(|s| s.kind.as_str()),
-        r.subject.as_ref().map(|s| s.id.as_str()),
-        r.version,
-        micros(r.created_at),
-        micros(r.updated_at),
-        r.deleted_at.map(micros),
-    ])
-}
-
-/// Writes the planned row only if the stored version is still the one the plan was made
-/// from; returns the number of rows changed (0 means someone else got there first).
-/// Writes the columns of `after` that differ from `before` (plus version and updated_at),
-/// if the stored version is still `before.version`. Only changed columns are set because
-/// SQLite rewrites an index entry for every indexed column named in `set`, changed or not:
-/// a status change then touches the status and updated-at indexes, not all seven.
-pub(crate) fn update_request(
-    c: &Connection,
-    before: &Request,
-    after: &Request,
-) -> rusqlite::Result<usize> {
-    // `or fail`: see `insert_event`. One row is updated, and its constraints are checked
-    // before it is written.
-    let mut sql = String::from("update or fail requests set version = ?1, updated_at = ?2");
-    let mut values: Vec<Sql> = vec![
-        Sql::Integer(after.version),
-        Sql::Integer(micros(after.updated_at)),
-    ];
-    let mut set = |column: &str, value: Sql| {
-        values.push(value);
-        let _ = write!(sql, ", {column} = ?{}", values.len());
-    };
-    let text = |s: &str| Sql::Text(s.to_owned());
-    let opt_text = |s: Option<String>| s.map_or(Sql::Null, Sql::Text);
-    let opt_int = |i: Option<i64>| i.map_or(Sql::Null, Sql::Integer);
-    if after.title != before.title {
-        set("title", text(&after.title));
-    }
-    if after.description != before.description {
-        set("description", text(&after.description));
-    }
-    if after.status != before.status {
-        set("status", text(after.status.as_str()));
-    }
-    if after.category != before.category {
-        set("category", text(after.category.as_str()));
-    }
-    if after.assignee_id != before.assignee_id {
-        set(
-            "assignee_id",
-            opt_text(after.assignee_id.map(|m| m.to_string())),
-        );
-    }
-    if after.due_at != before.due_at {
-        set("due_at", opt_int(after.due_at.map(micros)));
-    }
-    if after.data != before.data {
-        set(
-            "data",
-            Sql::Text(serde_json::to_string(&after.data).unwrap_or_else(|_| "{}".into())),
-        );
-    }
-    if after.tags != before.tags {
-        set(
-            "tags",
-            Sql::Text(serde_json::to_string(&after.tags).unwrap_or_else(|_| "[]".into())),
-        );
-    }
-    if after.subject != before.subject {
-        set(
-            "subject_kind",
-            opt_text(after.subject.as_ref().map(|s| s.kind.clone())),
-        );
-        set(
-            "subject_id",
-            opt_text(after.subject.as_ref().map(|s| s.id.clone())),
-        );
-    }
-    if after.deleted_at != before.deleted_at {
-        set("deleted_at", opt_int(after.deleted_at.map(micros)));
-    }
-    values.push(Sql::Text(after.id.to_string()));
-    values.push(Sql::Integer(before.version));
-    let _ = write!(
-        sql,
-        " where id = ?{} and version = ?{}",
-        values.len() - 1,
-        values.len()
-    );
-    c.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(values))
-}
-
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment";
-
-/// Inserts `e`, flagged for the email planner when it may send (see
-/// `email::worth_planning`; `workflow` is the request's, when the event comes from one).
-pub(crate) fn insert_event(c: &Connection, e: Event, workflow: Option<&Workflow>) -> Result<Event> {
-    let mail = docket_domain::email::worth_planning(&e, workflow);
-    insert_event_flagged(c, e, mail)
-}
-
-/// Inserts an event, flagged for the email planner or not (`mail`).
-pub(crate) fn insert_event_flagged(c: &Connection, mut e: Event, mail: bool) -> Result<Event> {
-    // `or fail` and no `returning`: the default `or abort` and `returning` each make SQLite
-    // keep a statement journal (a copy of every page the statement touches), and
-    // `returning` an ephemeral table, for every event. One row is inserted and its
-    // constraints are checked before it is written, so a failure leaves nothing behind.
-    c.prepare_cached(
-        "insert or fail into events (id, workspace_id, request_id, kind, actor_member_id, actor_token_id, at, changes, comment, mail)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        e.id.to_string(),
-        e.workspace_id.to_string(),
-        e.request_id.to_string(),
-        e.kind.as_str(),
-        e.actor.member_id.map(|m| m.to_string()),
-        e.actor.token_id.map(|t| t.to_string()),
-        micros(e.at),
-        to_json(&e.changes)?,
-        e.comment,
-        mail,
-    ])?;
-    e.seq = c.last_insert_rowid();
-    Ok(e)
-}
 
 pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
     Ok(Event {
@@ -346,151 +198,6 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         comment: row.get(9)?,
     })
 }
-
-fn sort_expression(sort: SortKey) -> &'static str {
-    match sort {
-        SortKey::Created => "created_at",
-        SortKey::Updated => "updated_at",
-        SortKey::Due => "coalesce(due_at, 9223372036854775807)",
-        SortKey::Number => "number",
-    }
-}
-
-/// Builds the list query from fixed SQL fragments; every client value is a bound parameter.
-pub(crate) fn list_requests(
-    c: &Connection,
-    ws: docket_domain::ids::WorkspaceId,
-    q: &RequestQuery,
-) -> Result<Page<Request>> {
-    let mut sql = format!(
-        "select {REQUEST_COLUMNS} from requests where workspace_id = ? and deleted_at is null"
-    );
-    let mut args: Vec<Sql> = vec![Sql::Text(ws.to_string())];
-    let mut arg = |sql: &mut String, fragment: &str, value: Sql| {
-        sql.push_str(fragment);
-        args.push(value);
-    };
-    if !q.statuses.is_empty() {
-        sql.push_str(" and status in (");
-        for (i, s) in q.statuses.iter().enumerate() {
-            arg(
-                &mut sql,
-                if i == 0 { "?" } else { ", ?" },
-                Sql::Text(s.as_str().to_owned()),
-            );
-        }
-        sql.push(')');
-    }
-    if !q.categories.is_empty() {
-        sql.push_str(" and category in (");
-        for (i, s) in q.categories.iter().enumerate() {
-            arg(
-                &mut sql,
-                if i == 0 { "?" } else { ", ?" },
-                Sql::Text(s.as_str().to_owned()),
-            );
-        }
-        sql.push(')');
-    }
-    if !q.types.is_empty() {
-        sql.push_str(" and type_key in (");
-        for (i, t) in q.types.iter().enumerate() {
-            arg(
-                &mut sql,
-                if i == 0 { "?" } else { ", ?" },
-                Sql::Text(t.as_str().to_owned()),
-            );
-        }
-        sql.push(')');
-    }
-    for (column, filter) in [("assignee_id", q.assignee), ("requester_id", q.requester)] {
-        match filter {
-            Some(MemberFilter::Is(m)) => arg(
-                &mut sql,
-                &format!(" and {column} = ?"),
-                Sql::Text(m.to_string()),
-            ),
-            Some(MemberFilter::Nobody) => {
-                let _ = write!(sql, " and {column} is null");
-            }
-            None => {}
-        }
-    }
-    if let Some(r) = &q.restricted {
-        sql.push_str(" and (type_key not in (");
-        for (i, t) in r.types.iter().enumerate() {
-            arg(
-                &mut sql,
-                if i == 0 { "?" } else { ", ?" },
-                Sql::Text(t.as_str().to_owned()),
-            );
-        }
-        let me = r.member.map_or(Sql::Null, |m| Sql::Text(m.to_string()));
-        arg(&mut sql, ") or requester_id = ?", me.clone());
-        arg(&mut sql, " or assignee_id = ?)", me);
-    }
-    if let Some(tag) = &q.tag {
-        arg(
-            &mut sql,
-            " and exists (select 1 from json_each(requests.tags) where json_each.value = ?)",
-            Sql::Text(tag.clone()),
-        );
-    }
-    if let Some(t) = q.due_before {
-        arg(&mut sql, " and due_at < ?", Sql::Integer(micros(t)));
-    }
-    if let Some(t) = q.due_after {
-        arg(&mut sql, " and due_at > ?", Sql::Integer(micros(t)));
-    }
-    if let Some(t) = q.overdue_at {
-        arg(
-            &mut sql,
-            " and due_at < ? and category not in ('done', 'canceled')",
-            Sql::Integer(micros(t)),
-        );
-    }
-    if let Some(text) = &q.text {
-        let terms = search_terms(text);
-        if terms.is_empty() {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        // Each term quoted (so it is never FTS syntax) and prefix-matched; all must match.
-        let fts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
-        arg(
-            &mut sql,
-            " and rowid in (select rowid from requests_fts where requests_fts match ?)",
-            Sql::Text(fts.join(" ")),
-        );
-    }
-    let key = sort_expression(q.sort);
-    let (cmp, order) = match q.direction {
-        Direction::Asc => (">", "asc"),
-        Direction::Desc => ("<", "desc"),
-    };
-    if let Some(after) = q.after {
-        sql.push_str(&format!(" and ({key}, id) {cmp} (?, ?)"));
-        args.push(Sql::Integer(after.key));
-        args.push(Sql::Text(after.id.to_string()));
-    }
-    let _ = write!(sql, " order by {key} {order}, id {order} limit ?");
-    args.push(Sql::Integer(i64::from(q.limit) + 1));
-
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut items: Vec<Request> = stmt
-        .query_map(rusqlite::params_from_iter(args), request_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    let next = if items.len() > q.limit as usize {
-        items.truncate(q.limit as usize);
-        items.last().map(|r| Cursor::after(q.sort, r))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
-}
-
 pub(crate) const LINK_COLUMNS: &str =
     "id, workspace_id, request_id, token, mode, expires_at, revoked_at, used_count, created_at";
 
@@ -506,21 +213,4 @@ pub(crate) fn link_from_row(row: &Row<'_>) -> rusqlite::Result<PublicLink> {
         used_count: row.get(7)?,
         created_at: time(row, 8)?,
     })
-}
-
-pub(crate) fn insert_link(c: &Connection, l: &PublicLink) -> rusqlite::Result<usize> {
-    c.prepare_cached(&format!(
-        "insert into request_links ({LINK_COLUMNS}) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-    ))?
-    .execute(params![
-        l.id.to_string(),
-        l.workspace_id.to_string(),
-        l.request_id.to_string(),
-        l.token.as_str(),
-        l.mode.as_str(),
-        l.expires_at.map(micros),
-        l.revoked_at.map(micros),
-        l.used_count,
-        micros(l.created_at),
-    ])
 }

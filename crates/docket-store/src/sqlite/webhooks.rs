@@ -3,8 +3,9 @@
 //! Each function runs on the writer's connection (inside its transaction) or on a reader;
 //! `mod.rs` decides which.
 
+use super::errors::conflict;
+use super::requests::request_in;
 use super::rows::{event_from_row, json, micros, to_json, EVENT_COLUMNS};
-use super::{conflict, request_in};
 use crate::{AttemptOutcome, ClaimedDelivery, Result, WebhookChange};
 use docket_domain::event::EventKind;
 use docket_domain::ids::{DeliveryId, EventId, WebhookId, WorkspaceId};

@@ -16,7 +16,7 @@
 //! error (nothing of theirs was written), and the jobs not yet run go on to the next
 //! batch.
 
-use super::internal;
+use super::errors::internal;
 use crate::{Result, StoreError};
 use rusqlite::Connection;
 use std::collections::VecDeque;
