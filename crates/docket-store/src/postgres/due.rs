@@ -1,11 +1,10 @@
 //! Due-date notices in PostgreSQL: the scheduler's candidates, recorded once each, under
 //! the event-order lock (the rule is `docket_domain::due`).
 
+use super::events::{insert_event, lock_event_order};
 use super::rows::{
-    insert_event, lock_event_order, micros, request_from_row, request_type_from_row,
-    REQUEST_COLUMNS,
+    micros, request_from_row, request_type_from_row, REQUEST_COLUMNS, REQUEST_TYPE_COLUMNS,
 };
-use super::REQUEST_TYPE_COLUMNS;
 use crate::Result;
 use docket_domain::event::Event;
 use docket_domain::ids::RequestTypeId;
@@ -20,7 +19,7 @@ pub(super) async fn due_notices(
     limit: u32,
 ) -> Result<Vec<Event>> {
     // Taken first: a notice row another scheduler is inserting is waited for under this
-    // lock, never while holding it (see `rows::lock_event_order`).
+    // lock, never while holding it (see `events::lock_event_order`).
     lock_event_order(&mut *tx).await?;
     let types: Vec<RequestType> =
         sqlx::query(&format!("select {REQUEST_TYPE_COLUMNS} from request_types"))

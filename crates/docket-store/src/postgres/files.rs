@@ -3,11 +3,12 @@
 //!
 //! The same behaviour as `sqlite/files.rs`. Locks follow the order every request write
 //! takes: the request (`for no key update`), then the file (`for update`), and the event
-//! last (under the event-order lock, `rows::lock_event_order`).
+//! last (under the event-order lock, `events::lock_event_order`).
 
-use super::request_in;
-use super::rows::{get, insert_event, micros, to_json, update_request};
-use super::{bad_value, StoreError};
+use super::errors::{bad_value, internal};
+use super::events::insert_event;
+use super::requests::{request_in, update_request};
+use super::rows::{get, micros, to_json};
 use crate::{FileWrite, Result};
 use docket_domain::event::{Actor, Event};
 use docket_domain::file::{
@@ -42,10 +43,6 @@ fn file_from_row(row: &PgRow) -> Result<FileRecord> {
         storage_key: get(row, "storage_key")?,
         created_at: from_micros(get(row, "created_at")?),
     })
-}
-
-fn internal(msg: &str) -> StoreError {
-    StoreError::Internal(anyhow::anyhow!("{msg}"))
 }
 
 pub(super) async fn insert_file_row(c: &mut PgConnection, f: &FileRecord) -> Result<()> {

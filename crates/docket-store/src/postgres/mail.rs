@@ -3,7 +3,8 @@
 //! compare-and-set (`where seq = from`) and claiming locks the chosen rows
 //! (`for update skip locked`), so each email is leased by one node.
 
-use super::rows::{event_from_row, get, insert_event, micros, EVENT_COLUMNS};
+use super::events::insert_event;
+use super::rows::{event_from_row, get, micros, EVENT_COLUMNS};
 use crate::{EmailOutcome, MailEvents, NewEmail, QueuedEmail, Result};
 use docket_domain::email::Template;
 use docket_domain::event::{Event, EventKind, FieldChange};
@@ -18,7 +19,7 @@ pub(super) async fn mail_events_after(
     limit: u32,
 ) -> Result<MailEvents> {
     // The newest event first, then the flagged ones up to it: events become visible in
-    // seq order (see `rows::lock_event_order`), so every one up to `newest` is visible to
+    // seq order (see `events::lock_event_order`), so every one up to `newest` is visible to
     // the second statement, and one committed in between is newer and waits for the next
     // pass.
     let newest: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from events")

@@ -1,14 +1,17 @@
 //! Export and import in PostgreSQL: every record of a workspace read in a fixed order, and
 //! each exported record stored back exactly as it left (see `crate::portable`).
 
+use super::errors::unique_or;
+use super::events::insert_event_flagged;
+use super::links::insert_link_row;
+use super::members::{insert_member_row, insert_token_row};
+use super::requests::insert_request;
 use super::rows::{
-    get, insert_event_flagged, insert_request, micros, request_from_row, time, time_opt, to_json,
+    get, link_from_row, micros, request_from_row, time, time_opt, to_json, LINK_COLUMNS,
     REQUEST_COLUMNS,
 };
-use super::{
-    files, insert_link_row, insert_member_row, insert_request_type_row, insert_token_row,
-    link_from_row, mail, unique_or, webhooks, LINK_COLUMNS,
-};
+use super::types::insert_request_type_row;
+use super::{files, mail, webhooks};
 use crate::{
     DueNotice, ExternalKey, Imported, NewEmail, RecordKind, Result, StoreError, StoredEmail,
 };
@@ -212,7 +215,7 @@ pub(super) async fn import(c: &mut PgConnection, record: Imported) -> Result<()>
             .bind(request.workspace_id.0)
             .execute(&mut *c)
             .await?;
-            // Events last: they take the event-order lock (see rows::lock_event_order).
+            // Events last: they take the event-order lock (see events::lock_event_order).
             for e in events {
                 insert_event_flagged(c, e, false).await?;
             }

@@ -5,9 +5,9 @@
 //! time moves a webhook's cursor, and claiming locks the chosen deliveries
 //! (`for update skip locked`) while it leases them, so each is claimed by one node.
 
-use super::request_in;
+use super::errors::{bad_value, conflict};
+use super::requests::request_in;
 use super::rows::{event_from_row, get, json, micros, to_json, EVENT_COLUMNS};
-use super::{bad_value, conflict};
 use crate::{AttemptOutcome, ClaimedDelivery, Result, WebhookChange};
 use docket_domain::event::{Event, EventKind};
 use docket_domain::ids::{DeliveryId, EventId, RequestId, WebhookId, WorkspaceId};
