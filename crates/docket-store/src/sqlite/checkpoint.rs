@@ -198,7 +198,10 @@ fn install_wal_hook(conn: &Connection) -> &'static AtomicI64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Checkpoints, Policy};
+    use rusqlite::Connection;
+    use std::path::Path;
+    use std::sync::atomic::Ordering;
 
     fn wal_frames(path: &Path) -> u64 {
         let wal = path.with_extension("db-wal");

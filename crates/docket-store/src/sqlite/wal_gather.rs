@@ -297,7 +297,7 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::register;
     use rusqlite::{Connection, OpenFlags};
 
     fn writer(path: &std::path::Path) -> Connection {

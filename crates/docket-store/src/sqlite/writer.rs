@@ -161,8 +161,10 @@ impl From<rusqlite::Error> for StoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::Writer;
+    use crate::{Result, StoreError};
     use docket_domain::DomainError;
+    use rusqlite::Connection;
     use std::time::Duration;
 
     fn writer() -> (Writer, tempfile::TempDir) {
