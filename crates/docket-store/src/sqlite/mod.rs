@@ -435,6 +435,7 @@ impl Store for SqliteStore {
         Ok(events)
     }
 
+    // Email.
     async fn mail_events_after(&self, after_seq: i64, limit: u32) -> Result<MailEvents> {
         self.read(|c| mail::mail_events_after(c, after_seq, limit))
     }
@@ -502,6 +503,8 @@ impl Store for SqliteStore {
             .await
     }
 
+    // Webhooks and their deliveries (the outbox is the events table: each webhook keeps a
+    // cursor into it).
     async fn insert_webhook(&self, webhook: Webhook) -> Result<Webhook> {
         self.write(move |c| webhooks::insert_webhook(c, &webhook).map(|_| webhook))
             .await
