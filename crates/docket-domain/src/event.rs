@@ -43,6 +43,28 @@ pub enum EventKind {
     /// feature); the change names the template and the recipient.
     #[serde(rename = "message.queued")]
     MessageQueued,
+    /// An item was added to the request (`item`: the item).
+    #[serde(rename = "item.added")]
+    ItemAdded,
+    /// An item's definition or place changed.
+    #[serde(rename = "item.updated")]
+    ItemUpdated,
+    #[serde(rename = "item.removed")]
+    ItemRemoved,
+    /// An answer or files arrived (`submission`: what was sent).
+    #[serde(rename = "item.submitted")]
+    ItemSubmitted,
+    #[serde(rename = "item.approved")]
+    ItemApproved,
+    /// A reviewer rejected the item, with a reason the recipient sees.
+    #[serde(rename = "item.rejected")]
+    ItemRejected,
+    /// A decided item is back to be reviewed again.
+    #[serde(rename = "item.reopened")]
+    ItemReopened,
+    /// The rejected items went back to the recipient (`items`: which, with the reasons).
+    #[serde(rename = "request.sent_back")]
+    SentBack,
 }
 
 impl EventKind {
@@ -56,6 +78,14 @@ impl EventKind {
             EventKind::Reminder => "request.reminder",
             EventKind::EmailFailed => "email.failed",
             EventKind::MessageQueued => "message.queued",
+            EventKind::ItemAdded => "item.added",
+            EventKind::ItemUpdated => "item.updated",
+            EventKind::ItemRemoved => "item.removed",
+            EventKind::ItemSubmitted => "item.submitted",
+            EventKind::ItemApproved => "item.approved",
+            EventKind::ItemRejected => "item.rejected",
+            EventKind::ItemReopened => "item.reopened",
+            EventKind::SentBack => "request.sent_back",
         }
     }
 
@@ -69,6 +99,14 @@ impl EventKind {
             EventKind::Reminder,
             EventKind::EmailFailed,
             EventKind::MessageQueued,
+            EventKind::ItemAdded,
+            EventKind::ItemUpdated,
+            EventKind::ItemRemoved,
+            EventKind::ItemSubmitted,
+            EventKind::ItemApproved,
+            EventKind::ItemRejected,
+            EventKind::ItemReopened,
+            EventKind::SentBack,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

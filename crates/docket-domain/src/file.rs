@@ -320,6 +320,7 @@ fn request_change(actor: Actor, current: &Request, change: FieldChange, now: Tim
         request: next,
         event,
         follow_ups: Vec::new(),
+        items: Default::default(),
     }
 }
 
@@ -452,6 +453,14 @@ impl FilePolicy {
     /// Whether a (sniffed) content type is accepted. Parameters (`; charset=...`) and case
     /// are ignored.
     pub fn allows(&self, content_type: &str) -> bool {
+        pattern_allows(&self.allowed_types, content_type)
+    }
+}
+
+/// Whether a (sniffed) content type matches one of `patterns` (`type/subtype`, `type/*`,
+/// `*/*`, lower case). Parameters and case of the type are ignored.
+pub fn pattern_allows(patterns: &[String], content_type: &str) -> bool {
+    {
         let essence = content_type
             .split(';')
             .next()
@@ -461,7 +470,7 @@ impl FilePolicy {
         let Some((kind, _)) = essence.split_once('/') else {
             return false;
         };
-        self.allowed_types.iter().any(|p| match p.split_once('/') {
+        patterns.iter().any(|p| match p.split_once('/') {
             Some(("*", "*")) => true,
             Some((k, "*")) => k == kind,
             _ => *p == essence,
@@ -469,7 +478,7 @@ impl FilePolicy {
     }
 }
 
-fn is_valid_pattern(p: &str) -> bool {
+pub(crate) fn is_valid_pattern(p: &str) -> bool {
     fn token(s: &str) -> bool {
         !s.is_empty()
             && s.len() <= 127
@@ -767,6 +776,7 @@ mod tests {
             data: Default::default(),
             tags: vec![],
             subject: None,
+            items: Default::default(),
             version: 3,
             created_at: now,
             updated_at: now,

@@ -77,3 +77,11 @@ uuid_id!(
     /// A stored file. UUIDv7, so ids sort by upload time.
     FileId, now_v7
 );
+uuid_id!(
+    /// One requested item of one request.
+    ItemId, now_v7
+);
+uuid_id!(
+    /// One answer or upload to an item.
+    SubmissionId, now_v7
+);

@@ -13,6 +13,8 @@
 //!   creation or an update (the storage layer applies the plan atomically).
 //! - [`file`]: file records, safe names, content sniffing, the workspace's file policy,
 //!   and attaching files to requests.
+//! - [`item`]: requested items: what a request asks for, item by item, each answer and
+//!   its review, and the workflow moves they drive.
 //! - [`link`]: public links, the token an outside recipient acts on one request with.
 //! - [`event`]: timeline events, written in the same transaction as the change they record.
 //! - [`member`], [`token`], [`workspace`]: the tenant, its people and their API credentials.
@@ -31,6 +33,7 @@ pub mod event;
 pub mod file;
 pub mod idempotency;
 pub mod ids;
+pub mod item;
 pub mod link;
 pub mod member;
 pub mod query;

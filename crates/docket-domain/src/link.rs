@@ -293,6 +293,7 @@ pub fn plan_link_use(
             request: next,
             event,
             follow_ups: Vec::new(),
+            items: Default::default(),
         },
         used,
     ))
@@ -399,6 +400,7 @@ pub fn plan_link_note(
         request: next,
         event,
         follow_ups: Vec::new(),
+        items: Default::default(),
     })
 }
 

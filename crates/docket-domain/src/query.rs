@@ -119,6 +119,8 @@ pub struct RequestQuery {
     pub overdue_at: Option<Timestamp>,
     /// Words that must all appear in the title, description or data.
     pub text: Option<String>,
+    /// Requests whose requested items stand so (see [`crate::item::ProgressFilter`]).
+    pub items: Option<crate::item::ProgressFilter>,
     pub sort: SortKey,
     pub direction: Direction,
     pub limit: u32,

@@ -9,6 +9,7 @@ use crate::access::{Principal, Scope};
 use crate::error::{DomainError, FieldError};
 use crate::event::{Actor, Event, EventKind, FieldChange};
 use crate::ids::{EventId, MemberId, RequestId, RequestTypeId, WorkspaceId};
+use crate::item::{ItemProgress, ItemSpec, ItemWrites};
 use crate::workflow::{Category, Relation, StatusKey, Workflow};
 use crate::Timestamp;
 use chrono::{DateTime, Utc};
@@ -75,6 +76,9 @@ pub struct RequestType {
     pub name: String,
     pub description: String,
     pub workflow: Workflow,
+    /// What a request of this type asks for, item by item: the template each new request
+    /// copies (see [`crate::item`]).
+    pub items: Vec<ItemSpec>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -85,6 +89,8 @@ pub struct RequestTypeChange {
     pub name: Option<String>,
     pub description: Option<String>,
     pub workflow: Option<Workflow>,
+    /// Replaces the items template (requests already filed keep their items).
+    pub items: Option<Vec<ItemSpec>>,
 }
 
 /// A request type after a change, and what the store must check and do with it in the
@@ -109,6 +115,9 @@ impl RequestTypeChange {
         }
         if let Some(description) = self.description {
             next.description = description;
+        }
+        if let Some(items) = self.items {
+            next.items = items;
         }
         let mut dropped = Vec::new();
         let recategorise = self.workflow.is_some();
@@ -161,6 +170,7 @@ impl RequestType {
             name: name.to_owned(),
             description: description.to_owned(),
             workflow,
+            items: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -199,6 +209,8 @@ pub struct Request {
     pub data: Map<String, Value>,
     pub tags: Vec<String>,
     pub subject: Option<Subject>,
+    /// The requested items in numbers (all zero when the request asks for none).
+    pub items: ItemProgress,
     /// Bumped by every change; the `ETag` is derived from it.
     pub version: i64,
     #[serde(serialize_with = "crate::json_time::serialize")]
@@ -268,6 +280,9 @@ pub struct NewRequest {
     pub data: Option<Map<String, Value>>,
     pub tags: Option<Vec<String>>,
     pub subject: Option<Subject>,
+    /// The keys of the type's template items this request asks for; `None` for all of
+    /// them (see [`crate::item::from_template`]).
+    pub items: Option<Vec<String>>,
 }
 
 /// A partial update; every field left as it is unless named.
@@ -292,6 +307,8 @@ pub struct Planned {
     /// Events that follow from the change, written after `event` in the same transaction
     /// (e.g. `message.queued` for the message a status change sends). Usually empty.
     pub follow_ups: Vec<Event>,
+    /// The requested items the change writes (see [`crate::item::plan_items`]).
+    pub items: ItemWrites,
 }
 
 fn actor(p: &Principal) -> Actor {
@@ -321,7 +338,8 @@ fn event(
     }
 }
 
-/// Plans a new request of type `rtype`, numbered `number` (the storage layer allocates it).
+/// Plans a new request of type `rtype`, numbered `number` (the storage layer allocates it),
+/// with its type's template items (or the subset `input.items` names).
 pub fn plan_create(
     p: &Principal,
     rtype: &RequestType,
@@ -367,6 +385,7 @@ pub fn plan_create(
         data: data.unwrap_or_default(),
         tags: tags.unwrap_or_default(),
         subject: subject.flatten(),
+        items: ItemProgress::default(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -374,11 +393,14 @@ pub fn plan_create(
     };
     let changes = FieldChange::initial(&request);
     let event = event(p, &request, EventKind::Created, changes, now);
-    Ok(Planned {
+    let mut planned = Planned {
         request,
         event,
         follow_ups: Vec::new(),
-    })
+        items: ItemWrites::default(),
+    };
+    crate::item::attach_template(&mut planned, rtype, input.items.as_deref(), now)?;
+    Ok(planned)
 }
 
 /// Refuses, as not found, a request `p` may not see (its type's visibility is `own` and
@@ -555,6 +577,7 @@ pub fn plan_update(
         request: next,
         event,
         follow_ups: Vec::new(),
+        items: ItemWrites::default(),
     }))
 }
 
@@ -590,6 +613,7 @@ pub fn plan_delete(
         request: next,
         event,
         follow_ups: Vec::new(),
+        items: ItemWrites::default(),
     })
 }
 
@@ -626,6 +650,7 @@ pub fn plan_comment(
         request: next,
         event,
         follow_ups: Vec::new(),
+        items: ItemWrites::default(),
     })
 }
 
@@ -796,6 +821,7 @@ pub(crate) fn sample(type_key: &str, status: &str, category: Category) -> Reques
         data: Map::new(),
         tags: vec![],
         subject: None,
+        items: ItemProgress::default(),
         version: 1,
         created_at: now,
         updated_at: now,

@@ -257,6 +257,32 @@ pub struct Workflow {
     claimable: bool,
     /// Who sees requests of this type.
     visibility: RequestVisibility,
+    /// Where the requested items move the request.
+    #[serde(skip_serializing_if = "ItemHooks::is_empty")]
+    on_items: ItemHooks,
+}
+
+/// The statuses a request moves to as its requested items progress (see
+/// [`crate::item::plan_items`]); each move is taken only where the workflow has a
+/// transition from the request's status, as a `request.updated` event naming its `cause`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemHooks {
+    /// When every required item has an answer (e.g. an "in review" status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<StatusKey>,
+    /// When every required item is approved (e.g. `done`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<StatusKey>,
+    /// When a reviewer sends rejected items back (the recipient's status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_back: Option<StatusKey>,
+}
+
+impl ItemHooks {
+    pub fn is_empty(&self) -> bool {
+        self.submitted.is_none() && self.approved.is_none() && self.sent_back.is_none()
+    }
 }
 
 /// Who sees the requests of a type. Callers with `requests:manage` see every request;
@@ -295,6 +321,10 @@ pub struct WorkflowInput {
     /// requester, their assignee and callers with `requests:manage`).
     #[serde(default)]
     pub visibility: RequestVisibility,
+    /// Where the requested items move a request: `{"submitted": "in_review", "approved":
+    /// "done", "sent_back": "waiting"}`, each optional.
+    #[serde(default)]
+    pub on_items: ItemHooks,
 }
 
 /// The longest reminder lead time, in minutes: a year.
@@ -425,6 +455,19 @@ impl Workflow {
                 ));
             }
         }
+        for (field, k) in [
+            ("submitted", &input.on_items.submitted),
+            ("approved", &input.on_items.approved),
+            ("sent_back", &input.on_items.sent_back),
+        ] {
+            if let Some(k) = k.as_ref().filter(|k| !keys.contains(*k)) {
+                errors.push(FieldError::new(
+                    format!("workflow.on_items.{field}"),
+                    "unknown_status",
+                    format!("no status {k} in this workflow"),
+                ));
+            }
+        }
         let mut reminders = input.remind_before_due_minutes;
         reminders.sort_unstable_by(|a, b| b.cmp(a));
         reminders.dedup();
@@ -436,6 +479,7 @@ impl Workflow {
                 notify_contact_on: input.notify_contact_on,
                 claimable: input.claimable,
                 visibility: input.visibility,
+                on_items: input.on_items,
             })
         } else {
             Err(errors)
@@ -462,6 +506,16 @@ impl Workflow {
 
     pub fn visibility(&self) -> RequestVisibility {
         self.visibility
+    }
+
+    /// Where the requested items move a request.
+    pub fn on_items(&self) -> &ItemHooks {
+        &self.on_items
+    }
+
+    /// Whether the workflow has any transition from `from` to `to`, whoever may take it.
+    pub fn has_move(&self, from: &StatusKey, to: &StatusKey) -> bool {
+        self.moves(from, to).next().is_some()
     }
 
     /// Whether `p` may see `request` of this type at all (see [`RequestVisibility`]). Unseen
@@ -598,6 +652,7 @@ impl Workflow {
             notify_contact_on: Vec::new(),
             claimable: false,
             visibility: RequestVisibility::Workspace,
+            on_items: ItemHooks::default(),
         }
     }
 }
@@ -645,6 +700,7 @@ impl Workflow {
             notify_contact_on: Vec::new(),
             claimable: false,
             visibility: RequestVisibility::Workspace,
+            on_items: ItemHooks::default(),
         }
     }
 
@@ -681,6 +737,7 @@ impl Workflow {
             notify_contact_on: Vec::new(),
             claimable: false,
             visibility: RequestVisibility::Workspace,
+            on_items: ItemHooks::default(),
         }
     }
 }
@@ -786,6 +843,7 @@ impl Workflow {
             notify_contact_on: Vec::new(),
             claimable: false,
             visibility: RequestVisibility::Workspace,
+            on_items: ItemHooks::default(),
         }
     }
 }

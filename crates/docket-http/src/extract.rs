@@ -157,11 +157,18 @@ pub fn if_match_version(
 /// The version an `If-Match` value (one ETag, several, or `*`) names for request `id`,
 /// as [`if_match_version`] reads it; the desk's forms carry the ETag they were shown.
 pub fn expected_version(raw: &str, id: &docket_domain::ids::RequestId) -> Option<i64> {
+    expected_version_of(raw, &id.0)
+}
+
+/// The version an `If-Match` value names for the entity `id` (a request, an item): its
+/// ETags are `"<id, simple>-<version>"`; `None` for `*`, `-1` (never current) for a value
+/// naming another entity.
+pub fn expected_version_of(raw: &str, id: &uuid::Uuid) -> Option<i64> {
     let raw = raw.trim();
     if raw == "*" {
         return None;
     }
-    let prefix = format!("\"{}-", id.0.simple());
+    let prefix = format!("\"{}-", id.simple());
     Some(
         raw.split(',')
             .map(str::trim)

@@ -31,6 +31,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod health;
+pub mod listing;
 pub mod mail;
 pub mod middleware;
 pub mod openapi;

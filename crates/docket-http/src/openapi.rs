@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
         license(name = "Apache-2.0")
     ),
     modifiers(&BearerToken),
-    components(schemas(ErrorEnvelope, docket_domain::query::SortKey, docket_domain::query::Direction)),
+    components(schemas(ErrorEnvelope, docket_domain::query::SortKey, docket_domain::query::Direction, docket_domain::item::ProgressFilter)),
     security(("token" = []))
 )]
 struct ApiDoc;

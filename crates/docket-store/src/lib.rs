@@ -26,8 +26,9 @@ use docket_domain::email::Template;
 use docket_domain::event::{Actor, Event};
 use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{
-    DeliveryId, EventId, MemberId, RequestId, TokenId, WebhookId, WorkspaceId,
+    DeliveryId, EventId, ItemId, MemberId, RequestId, TokenId, WebhookId, WorkspaceId,
 };
+use docket_domain::item::{Item, ItemWrites, ProgressFilter, Submission};
 use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery, Restriction};
@@ -59,6 +60,11 @@ pub type PlanCreate = Box<dyn FnOnce(&RequestType, i64) -> Result<Planned, Domai
 /// Plans a change to a request given its current state and type; `Ok(None)` is "no change".
 pub type PlanChange =
     Box<dyn FnOnce(&Request, &RequestType) -> Result<Option<Planned>, DomainError> + Send>;
+
+/// Plans a change to a request's items given the request, its type and its items in
+/// order (see `docket_domain::item::plan_items`); `Ok(None)` is "no change".
+pub type PlanItems =
+    Box<dyn FnOnce(&Request, &RequestType, &[Item]) -> Result<Option<Planned>, DomainError> + Send>;
 
 /// Plans one use of a public link given the link, its request and the request's type
 /// (see `docket_domain::link::plan_link_use`): the next request and event, and the link
@@ -102,6 +108,19 @@ impl Applied {
 pub struct ExternalKey {
     pub space: String,
     pub key: String,
+}
+
+/// The condition on a request's `items_*` columns that [`ProgressFilter::matches`] states
+/// on its progress, for both backends' lists (checked against it in the conformance suite).
+pub(crate) fn progress_sql(filter: ProgressFilter) -> &'static str {
+    match filter {
+        ProgressFilter::Incomplete => "items_required_answered < items_required",
+        ProgressFilter::AwaitingReview => "items_submitted > 0",
+        ProgressFilter::Rejected => "items_rejected > 0",
+        ProgressFilter::Complete => {
+            "items_total > 0 and items_required_approved = items_required and items_submitted = 0 and items_rejected = 0"
+        }
+    }
 }
 
 /// The domain's unfinished categories as an SQL list, `('open', 'in_progress', 'waiting')`,
@@ -258,6 +277,8 @@ pub enum Imported {
     Request {
         request: Box<Request>,
         events: Vec<Event>,
+        /// Its items and their submissions.
+        items: ItemWrites,
     },
     /// A file record (its bytes travel separately: copy the blob store).
     File(Box<FileRecord>),
@@ -495,6 +516,31 @@ pub trait Store: Send + Sync + 'static {
         after_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Event>>;
+
+    // Requested items.
+    /// A request's items in order (a deleted request's too); empty when it has none or is
+    /// not in the workspace.
+    async fn list_items(&self, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>>;
+    /// The submissions to a request's items (or only to `item`), each item's oldest first
+    /// (kept after the item is removed).
+    async fn item_submissions(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        item: Option<ItemId>,
+    ) -> Result<Vec<Submission>>;
+    /// Runs `plan` on the request (`NotFound` when it is not in the workspace), its type and
+    /// its items, and writes what it planned in one transaction: the request (its version
+    /// checked), `files` (new records of the request, e.g. an upload onto an item, stored
+    /// before the plan's item writes), the item writes and the events. Returns what was
+    /// applied and the request's items after it.
+    async fn change_items(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        files: Vec<FileRecord>,
+        plan: PlanItems,
+    ) -> Result<(Applied, Vec<Item>)>;
 
     // The change feed.
     /// A workspace's events in the order they were stored, after `after_seq`, at most

@@ -22,6 +22,7 @@ use crate::{Imported, RecordKind, Store, StoreError};
 use docket_domain::event::FieldChange;
 use docket_domain::file::{Uploader, Visibility};
 use docket_domain::ids::{DeliveryId, WorkspaceId};
+use docket_domain::item::{Item, ItemSpec, Submission};
 use docket_domain::request::Subject;
 use docket_domain::webhook::{Attempt, Delivery, DeliveryState};
 use docket_domain::workspace::Workspace;
@@ -71,6 +72,9 @@ pub enum Line {
         name: String,
         description: String,
         workflow: Value,
+        /// The items template (absent when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        items: Vec<ItemSpec>,
         created_at: i64,
         updated_at: i64,
     },
@@ -223,6 +227,13 @@ pub struct RequestLine {
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
     pub events: Vec<EventLine>,
+    /// The request's items in order (absent when it has none); its progress follows from
+    /// them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+    /// Every submission to its items, kept after an item is removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submissions: Vec<Submission>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,6 +302,7 @@ pub async fn export_workspace(
             name: t.name,
             description: t.description,
             workflow: serde_json::to_value(&t.workflow)?,
+            items: t.items,
             created_at: micros(t.created_at),
             updated_at: micros(t.updated_at),
         })?;
@@ -325,6 +337,8 @@ pub async fn export_workspace(
                     comment: e.comment,
                 }));
             }
+            let items = store.list_items(id, r.id).await?;
+            let submissions = store.item_submissions(id, r.id, None).await?;
             emit(Line::Request(Box::new(RequestLine {
                 id: r.id.0,
                 workspace_id: id.0,
@@ -346,6 +360,8 @@ pub async fn export_workspace(
                 updated_at: micros(r.updated_at),
                 deleted_at: r.deleted_at.map(micros),
                 events,
+                items,
+                submissions,
             })))?;
         }
     }

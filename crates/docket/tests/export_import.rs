@@ -120,6 +120,7 @@ async fn populate(store: &dyn Store) {
                     .cloned(),
                 tags: Some(vec!["legal".into(), format!("t{i}")]),
                 subject: None,
+                items: None,
             };
             let r = if i == 1 {
                 let q = p.clone();

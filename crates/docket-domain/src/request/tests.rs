@@ -59,6 +59,7 @@ fn general(ws: WorkspaceId) -> RequestType {
         name: "General".into(),
         description: String::new(),
         workflow: Workflow::general(),
+        items: Vec::new(),
         created_at: crate::now(),
         updated_at: crate::now(),
     }

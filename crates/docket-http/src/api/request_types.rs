@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use docket_domain::access::Scope;
+use docket_domain::item::ItemInput;
 use docket_domain::request::{RequestType, TypeKey};
 use docket_domain::workflow::WorkflowInput;
 use docket_domain::DomainError;
@@ -33,6 +34,9 @@ pub struct CreateRequestType {
     pub name: String,
     pub description: Option<String>,
     pub workflow: WorkflowInput,
+    /// What a request of this type asks for, item by item (its template; at most 100).
+    #[schema(max_items = 100)]
+    pub items: Option<Vec<ItemInput>>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -42,6 +46,9 @@ pub struct UpdateRequestType {
     pub description: Option<String>,
     /// Replaces the workflow; statuses that requests are in must stay.
     pub workflow: Option<WorkflowInput>,
+    /// Replaces the items template; requests already filed keep their items.
+    #[schema(max_items = 100)]
+    pub items: Option<Vec<ItemInput>>,
 }
 
 fn parse_key(key: &str) -> Result<TypeKey, ApiError> {
@@ -91,6 +98,7 @@ pub async fn create(
         &body.name,
         body.description,
         body.workflow,
+        body.items.unwrap_or_default(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(made)))
@@ -114,6 +122,7 @@ pub async fn update(
             body.name.as_deref(),
             body.description,
             body.workflow,
+            body.items,
         )
         .await?,
     ))

@@ -8,10 +8,11 @@
 use super::directory::{Choice, Directory};
 use super::page::{api_error_page, back, render, when, Flash, Nav};
 use super::session::{DeskForm, DeskUser};
-use crate::api::requests::{list, RequestView};
 use crate::error::ApiError;
+use crate::listing as list;
 use crate::state::AppState;
 use crate::time::parse_instant;
+use crate::views::RequestView;
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{Redirect, Response};
@@ -328,6 +329,14 @@ fn entry(dir: &Directory, r: &Request, e: &Event) -> Entry {
         EventKind::Reminder => "sent a due-date reminder",
         EventKind::EmailFailed => "could not deliver an email",
         EventKind::MessageQueued => "queued a message to the contact",
+        EventKind::ItemAdded => "asked for another item",
+        EventKind::ItemUpdated => "changed an item",
+        EventKind::ItemRemoved => "removed an item",
+        EventKind::ItemSubmitted => "answered an item",
+        EventKind::ItemApproved => "approved an item",
+        EventKind::ItemRejected => "rejected an item",
+        EventKind::ItemReopened => "reopened an item",
+        EventKind::SentBack => "sent the rejected items back",
     }
     .to_owned();
     let show = |field: &str, v: &Value| -> String {
@@ -799,6 +808,7 @@ pub async fn create_request(State(state): State<AppState>, f: DeskForm<NewForm>)
             data: None,
             tags: None,
             subject: None,
+            items: None,
         };
         let request = crate::ops::requests::file(&state, &user.principal, &type_key, input).await?;
         Ok::<_, ApiError>(request.number)

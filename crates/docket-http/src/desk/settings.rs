@@ -347,8 +347,16 @@ pub async fn create_type(
     let outcome = async {
         let workflow = workflow_of(&form.workflow)?;
         let key = TypeKey::parse(&form.key).map_err(|e| ApiError::invalid("key", "invalid", e))?;
-        let t = crate::ops::types::create(&state, &user.principal, key, &form.name, None, workflow)
-            .await?;
+        let t = crate::ops::types::create(
+            &state,
+            &user.principal,
+            key,
+            &form.name,
+            None,
+            workflow,
+            Vec::new(),
+        )
+        .await?;
         Ok(format!("Request type {} created.", t.name))
     }
     .await;
@@ -370,6 +378,7 @@ pub async fn update_type(
             Some(&form.name),
             None,
             Some(workflow),
+            None,
         )
         .await?;
         Ok(format!("Workflow of {} saved.", t.name))

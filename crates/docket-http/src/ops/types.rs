@@ -1,9 +1,10 @@
-//! Request types: defining one and changing its name or workflow.
+//! Request types: defining one and changing its name, workflow or items template.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use docket_domain::access::{Principal, Scope};
 use docket_domain::ids::RequestTypeId;
+use docket_domain::item::{parse_template, ItemInput, ItemSpec};
 use docket_domain::request::{RequestType, RequestTypeChange, TypeKey};
 use docket_domain::workflow::{Workflow, WorkflowInput};
 use docket_domain::{DomainError, FieldError};
@@ -25,6 +26,10 @@ fn validate_workflow(input: WorkflowInput) -> Result<Workflow, DomainError> {
     Workflow::new(input).map_err(DomainError::Validation)
 }
 
+fn validate_items(input: Vec<ItemInput>) -> Result<Vec<ItemSpec>, DomainError> {
+    parse_template(input).map_err(DomainError::Validation)
+}
+
 /// Defines a request type (409 `type_exists` when the key is taken).
 pub async fn create(
     state: &AppState,
@@ -33,6 +38,7 @@ pub async fn create(
     name: &str,
     description: Option<String>,
     workflow: WorkflowInput,
+    items: Vec<ItemInput>,
 ) -> Result<RequestType, ApiError> {
     p.require(Scope::WorkflowsWrite)?;
     let name = validate_name(name).map_err(|e| DomainError::Validation(vec![e]))?;
@@ -44,14 +50,16 @@ pub async fn create(
         name,
         description: description.unwrap_or_default(),
         workflow: validate_workflow(workflow)?,
+        items: validate_items(items)?,
         created_at: now,
         updated_at: now,
     };
     Ok(state.store().insert_request_type(rtype).await?)
 }
 
-/// Changes type `key`'s name, description or workflow (409 `status_in_use` when requests
-/// are in a status the new workflow drops).
+/// Changes type `key`'s name, description, workflow or items template (409
+/// `status_in_use` when requests are in a status the new workflow drops; requests already
+/// filed keep their items).
 pub async fn update(
     state: &AppState,
     p: &Principal,
@@ -59,6 +67,7 @@ pub async fn update(
     name: Option<&str>,
     description: Option<String>,
     workflow: Option<WorkflowInput>,
+    items: Option<Vec<ItemInput>>,
 ) -> Result<RequestType, ApiError> {
     p.require(Scope::WorkflowsWrite)?;
     let change = RequestTypeChange {
@@ -68,6 +77,7 @@ pub async fn update(
             .map_err(|e| DomainError::Validation(vec![e]))?,
         description,
         workflow: workflow.map(validate_workflow).transpose()?,
+        items: items.map(validate_items).transpose()?,
     };
     Ok(state
         .store()

@@ -104,6 +104,9 @@ macro_rules! conformance_tests {
             file_policies_are_set_per_workspace,
             server_secrets_are_made_once_and_shared,
             a_link_use_stores_its_files_in_the_same_write,
+            items_are_filed_with_their_request_and_read_back_in_order,
+            item_changes_write_the_request_its_items_and_events_together,
+            lists_filter_by_item_progress,
         }
     };
 }
@@ -363,6 +366,7 @@ pub fn new_request_type(ws: WorkspaceId, key: &str, workflow: Workflow) -> Reque
         name: format!("Type {key}"),
         description: String::new(),
         workflow,
+        items: Vec::new(),
         created_at: at,
         updated_at: at,
     }
@@ -542,6 +546,7 @@ fn fields(event: &Event) -> Vec<&str> {
 mod events;
 mod files;
 mod idempotency;
+mod items;
 mod links;
 mod lists;
 mod members;
@@ -570,6 +575,10 @@ pub use idempotency::{
     moves_racing_a_workflow_change_never_strand_a_request,
     restricted_types_hide_other_peoples_requests_from_lists_and_the_feed,
     text_search_ignores_case_and_accents, the_last_owner_cannot_be_demoted_even_concurrently,
+};
+pub use items::{
+    item_changes_write_the_request_its_items_and_events_together,
+    items_are_filed_with_their_request_and_read_back_in_order, lists_filter_by_item_progress,
 };
 pub use links::{
     a_one_time_link_is_used_exactly_once_under_concurrent_uses,

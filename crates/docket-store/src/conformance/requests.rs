@@ -129,6 +129,7 @@ pub async fn requests_read_back_as_written(store: Arc<dyn Store>) {
             kind: "asset".into(),
             id: "PRN-4471".into(),
         }),
+        items: None,
     };
     let (request, created) = file_request_at(&*store, &p, &TypeKey::general(), input, now()).await;
     assert_eq!(request.version, 1);

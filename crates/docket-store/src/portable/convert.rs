@@ -10,6 +10,7 @@ use docket_domain::file::{FileId, FileName, FilePolicy, FileRecord};
 use docket_domain::from_micros;
 use docket_domain::ids::{DeliveryId, EventId, MemberId, RequestId, RequestTypeId, TokenId};
 use docket_domain::ids::{WebhookId, WorkspaceId};
+use docket_domain::item::{Item, ItemProgress, ItemWrites};
 use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::request::{Request, RequestType, TypeKey};
@@ -200,6 +201,7 @@ impl Line {
                 name,
                 description,
                 workflow,
+                items,
                 created_at,
                 updated_at,
             } => {
@@ -213,6 +215,7 @@ impl Line {
                     description,
                     workflow: Workflow::new(input)
                         .map_err(|e| bad("workflow", format!("{e:?}")))?,
+                    items,
                     created_at: from_micros(created_at),
                     updated_at: from_micros(updated_at),
                 })
@@ -416,6 +419,22 @@ impl Line {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let items: Vec<Item> = r
+                    .items
+                    .into_iter()
+                    .map(|mut i| {
+                        i.workspace_id = ws;
+                        i
+                    })
+                    .collect();
+                let submissions = r
+                    .submissions
+                    .into_iter()
+                    .map(|mut s| {
+                        s.workspace_id = ws;
+                        s
+                    })
+                    .collect();
                 Imported::Request {
                     request: Box::new(Request {
                         id: request_id,
@@ -433,12 +452,18 @@ impl Line {
                         data: r.data,
                         tags: r.tags,
                         subject: r.subject,
+                        items: ItemProgress::of(&items),
                         version: r.version,
                         created_at: from_micros(r.created_at),
                         updated_at: from_micros(r.updated_at),
                         deleted_at: r.deleted_at.map(from_micros),
                     }),
                     events,
+                    items: ItemWrites {
+                        upsert: items,
+                        remove: Vec::new(),
+                        submissions,
+                    },
                 }
             }
         })

@@ -159,15 +159,16 @@ pub(super) async fn insert_event_flagged(
     Ok(e)
 }
 
-/// Writes a plan's event and then its follow-up events, in that order, under the
-/// event-order lock (see [`lock_event_order`]). Always the last writes of a
-/// transaction. `workflow` is the request's, when the plan was made from it (see
-/// [`insert_event`]).
+/// Writes what a plan did to the request's items, then its event and its follow-up events,
+/// in that order, the events under the event-order lock (see [`lock_event_order`]). Always
+/// the last writes of a transaction. `workflow` is the request's, when the plan was made
+/// from it (see [`insert_event`]).
 pub(super) async fn write_events(
     tx: &mut PgConnection,
     planned: Planned,
     workflow: Option<&Workflow>,
 ) -> Result<(Request, Event)> {
+    super::items::write_items(&mut *tx, &planned.items).await?;
     let event = insert_event(&mut *tx, planned.event, workflow).await?;
     for e in planned.follow_ups {
         insert_event(&mut *tx, e, workflow).await?;

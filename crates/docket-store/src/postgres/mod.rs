@@ -37,6 +37,7 @@ mod errors;
 mod events;
 mod files;
 mod idempotency;
+mod items;
 mod links;
 mod mail;
 mod members;
@@ -55,8 +56,8 @@ pub use schema::{SchemaState, MIGRATOR};
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
     IdempotencyClaim, Imported, MailEvents, MemberChange, NewEmail, NewLink, PlanChange,
-    PlanCreate, PlanLinkUse, QueuedEmail, RecordKind, RequestStats, RequestTypeChange, Result,
-    Store, StoredResponse, WebhookChange,
+    PlanCreate, PlanItems, PlanLinkUse, QueuedEmail, RecordKind, RequestStats, RequestTypeChange,
+    Result, Store, StoredResponse, WebhookChange,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -64,8 +65,9 @@ use docket_domain::email::Template;
 use docket_domain::event::{Actor, Event};
 use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{
-    DeliveryId, EventId, MemberId, RequestId, TokenId, WebhookId, WorkspaceId,
+    DeliveryId, EventId, ItemId, MemberId, RequestId, TokenId, WebhookId, WorkspaceId,
 };
+use docket_domain::item::{Item, Submission};
 use docket_domain::link::{LinkId, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery, Restriction};
@@ -389,6 +391,37 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<Event>> {
         requests::timeline(&self.pool, ws, request, after_seq, limit).await
+    }
+
+    // Requested items.
+    async fn list_items(&self, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>> {
+        items::list_items(&self.pool, ws, request).await
+    }
+
+    async fn item_submissions(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        item: Option<ItemId>,
+    ) -> Result<Vec<Submission>> {
+        items::item_submissions(&self.pool, ws, request, item).await
+    }
+
+    async fn change_items(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        files: Vec<FileRecord>,
+        plan: PlanItems,
+    ) -> Result<(Applied, Vec<Item>)> {
+        let mut tx = self.pool.begin().await?;
+        let changed = items::change_items(&mut tx, ws, request, files, plan).await?;
+        // Nothing changed, nothing written: rolled back, not committed.
+        if let Applied::Changed { event, .. } = &changed.0 {
+            tx.commit().await?;
+            self.signal(event.seq);
+        }
+        Ok(changed)
     }
 
     // The change feed.

@@ -206,8 +206,13 @@ pub(super) async fn import(c: &mut PgConnection, record: Imported) -> Result<()>
             workspace_id,
             policy,
         } => files::set_file_policy(c, workspace_id, &policy, docket_domain::now()).await?,
-        Imported::Request { request, events } => {
+        Imported::Request {
+            request,
+            events,
+            items,
+        } => {
             insert_request(&mut *c, &request).await?;
+            super::items::write_items(&mut *c, &items).await?;
             sqlx::query(
                 "update workspaces set next_request_number = greatest(next_request_number, $1 + 1) where id = $2",
             )

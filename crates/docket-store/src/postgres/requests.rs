@@ -15,6 +15,7 @@ use super::types::{request_type_by_id, request_type_in};
 use crate::{Applied, ExternalKey, NewLink, PlanChange, PlanCreate, Result, StoreError};
 use docket_domain::event::Event;
 use docket_domain::ids::{RequestId, RequestTypeId, WorkspaceId};
+use docket_domain::item::ItemProgress;
 use docket_domain::link::PublicLink;
 use docket_domain::query::{
     search_terms, Cursor, Direction, MemberFilter, Page, RequestQuery, SortKey,
@@ -58,34 +59,49 @@ pub(super) fn request_write_error(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Binds a request's item progress, the seven `items_*` columns in order.
+fn bind_progress<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    p: &ItemProgress,
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    let n = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    q.bind(n(p.total))
+        .bind(n(p.required))
+        .bind(n(p.submitted))
+        .bind(n(p.approved))
+        .bind(n(p.rejected))
+        .bind(n(p.required_answered))
+        .bind(n(p.required_approved))
+}
+
 pub(super) async fn insert_request(c: impl PgExecutor<'_>, r: &Request) -> Result<()> {
-    sqlx::query(&format!(
+    let sql = format!(
         "insert into requests ({REQUEST_COLUMNS})
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::json, $14::jsonb, $15, $16, $17, $18, $19, $20)"
-    ))
-    .bind(r.id.0)
-    .bind(r.workspace_id.0)
-    .bind(r.number)
-    .bind(r.type_id.0)
-    .bind(r.type_key.as_str())
-    .bind(&r.title)
-    .bind(&r.description)
-    .bind(r.status.as_str())
-    .bind(r.category.as_str())
-    .bind(r.requester_id.map(|m| m.0))
-    .bind(r.assignee_id.map(|m| m.0))
-    .bind(r.due_at.map(micros))
-    .bind(to_json(&r.data)?)
-    .bind(to_json(&r.tags)?)
-    .bind(r.subject.as_ref().map(|s| s.kind.as_str()))
-    .bind(r.subject.as_ref().map(|s| s.id.as_str()))
-    .bind(r.version)
-    .bind(micros(r.created_at))
-    .bind(micros(r.updated_at))
-    .bind(r.deleted_at.map(micros))
-    .execute(c)
-    .await
-    .map_err(request_write_error)?;
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::json, $14::jsonb, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+    );
+    let q = sqlx::query(&sql)
+        .bind(r.id.0)
+        .bind(r.workspace_id.0)
+        .bind(r.number)
+        .bind(r.type_id.0)
+        .bind(r.type_key.as_str())
+        .bind(&r.title)
+        .bind(&r.description)
+        .bind(r.status.as_str())
+        .bind(r.category.as_str())
+        .bind(r.requester_id.map(|m| m.0))
+        .bind(r.assignee_id.map(|m| m.0))
+        .bind(r.due_at.map(micros))
+        .bind(to_json(&r.data)?)
+        .bind(to_json(&r.tags)?)
+        .bind(r.subject.as_ref().map(|s| s.kind.as_str()))
+        .bind(r.subject.as_ref().map(|s| s.id.as_str()))
+        .bind(r.version)
+        .bind(micros(r.created_at))
+        .bind(micros(r.updated_at))
+        .bind(r.deleted_at.map(micros));
+    let q = bind_progress(q, &r.items);
+    q.execute(c).await.map_err(request_write_error)?;
     Ok(())
 }
 
@@ -96,9 +112,11 @@ pub(super) async fn update_request(
     r: &Request,
     expected_version: i64,
 ) -> Result<u64> {
-    Ok(sqlx::query(
+    let q = sqlx::query(
         r"update requests set title = $1, description = $2, status = $3, category = $4, assignee_id = $5, due_at = $6,
-             data = $7::json, tags = $8::jsonb, subject_kind = $9, subject_id = $10, version = $11, updated_at = $12, deleted_at = $13
+             data = $7::json, tags = $8::jsonb, subject_kind = $9, subject_id = $10, version = $11, updated_at = $12, deleted_at = $13,
+             items_total = $16, items_required = $17, items_submitted = $18, items_approved = $19, items_rejected = $20,
+             items_required_answered = $21, items_required_approved = $22
          where id = $14 and version = $15",
     )
     .bind(&r.title)
@@ -115,11 +133,12 @@ pub(super) async fn update_request(
     .bind(micros(r.updated_at))
     .bind(r.deleted_at.map(micros))
     .bind(r.id.0)
-    .bind(expected_version)
-    .execute(c)
-    .await
-    .map_err(request_write_error)?
-    .rows_affected())
+    .bind(expected_version);
+    Ok(bind_progress(q, &r.items)
+        .execute(c)
+        .await
+        .map_err(request_write_error)?
+        .rows_affected())
 }
 
 /// Allocates the next number, runs the plan and stores the request; the caller writes
@@ -370,6 +389,9 @@ pub(super) async fn list_requests(
         sql.push(" and due_at < ")
             .push_bind(micros(t))
             .push(" and category not in ('done', 'canceled')");
+    }
+    if let Some(filter) = q.items {
+        sql.push(" and ").push(crate::progress_sql(filter));
     }
     if let Some(text) = &q.text {
         let terms = search_terms(text);

@@ -10,6 +10,7 @@ use crate::{Result, StoreError};
 use docket_domain::access::Role;
 use docket_domain::event::{Actor, Event, EventKind};
 use docket_domain::ids::{RequestId, WorkspaceId};
+use docket_domain::item::ItemProgress;
 use docket_domain::link::{LinkId, LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::request::{Request, RequestType, Subject, TypeKey};
@@ -54,6 +55,12 @@ pub(crate) fn parsed<T, E: std::fmt::Display>(
 pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &PgRow, col: &str) -> Result<T> {
     let Json(value): Json<serde_json::Value> = get(row, col)?;
     serde_json::from_value(value).map_err(|e| bad(col, e))
+}
+
+/// A non-negative `integer` column.
+pub(crate) fn count(row: &PgRow, col: &str) -> Result<u32> {
+    let n: i32 = get(row, col)?;
+    u32::try_from(n).map_err(|e| bad(col, e))
 }
 
 pub(crate) fn time(row: &PgRow, col: &str) -> Result<Timestamp> {
@@ -110,7 +117,7 @@ pub(crate) fn token_from_row(row: &PgRow) -> Result<Token> {
 }
 
 pub(crate) const REQUEST_TYPE_COLUMNS: &str =
-    "id, workspace_id, key, name, description, workflow, created_at, updated_at";
+    "id, workspace_id, key, name, description, workflow, created_at, updated_at, items";
 
 pub(crate) fn request_type_from_row(row: &PgRow) -> Result<RequestType> {
     let input: WorkflowInput = json(row, "workflow")?;
@@ -122,13 +129,15 @@ pub(crate) fn request_type_from_row(row: &PgRow) -> Result<RequestType> {
         description: get(row, "description")?,
         workflow: Workflow::new(input)
             .map_err(|e| bad("workflow", format!("stored workflow is invalid: {e:?}")))?,
+        items: json(row, "items")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, workspace_id, number, type_id, type_key, title, description, status, category, \
-     requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at";
+     requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at, \
+     items_total, items_required, items_submitted, items_approved, items_rejected, items_required_answered, items_required_approved";
 
 pub(crate) fn request_from_row(row: &PgRow) -> Result<Request> {
     let subject = match (
@@ -154,6 +163,15 @@ pub(crate) fn request_from_row(row: &PgRow) -> Result<Request> {
         data: json(row, "data")?,
         tags: json(row, "tags")?,
         subject,
+        items: ItemProgress {
+            total: count(row, "items_total")?,
+            required: count(row, "items_required")?,
+            submitted: count(row, "items_submitted")?,
+            approved: count(row, "items_approved")?,
+            rejected: count(row, "items_rejected")?,
+            required_answered: count(row, "items_required_answered")?,
+            required_approved: count(row, "items_required_approved")?,
+        },
         version: get(row, "version")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,

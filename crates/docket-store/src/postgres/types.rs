@@ -12,8 +12,8 @@ use sqlx::{PgConnection, PgPool};
 
 pub(super) async fn insert_request_type_row(c: &mut PgConnection, t: &RequestType) -> Result<()> {
     sqlx::query(
-        r"insert into request_types (id, workspace_id, key, name, description, workflow, created_at, updated_at)
-          values ($1, $2, $3, $4, $5, $6::json, $7, $8)",
+        r"insert into request_types (id, workspace_id, key, name, description, workflow, created_at, updated_at, items)
+          values ($1, $2, $3, $4, $5, $6::json, $7, $8, $9::json)",
     )
     .bind(t.id.0)
     .bind(t.workspace_id.0)
@@ -23,6 +23,7 @@ pub(super) async fn insert_request_type_row(c: &mut PgConnection, t: &RequestTyp
     .bind(to_json(&t.workflow)?)
     .bind(micros(t.created_at))
     .bind(micros(t.updated_at))
+    .bind(to_json(&t.items)?)
     .execute(c)
     .await
     .map_err(|e| {
@@ -136,13 +137,14 @@ pub(super) async fn update_request_type(
         }
     }
     sqlx::query(
-        "update request_types set name = $1, description = $2, workflow = $3::json, updated_at = $4 where id = $5",
+        "update request_types set name = $1, description = $2, workflow = $3::json, updated_at = $4, items = $6::json where id = $5",
     )
     .bind(&t.name)
     .bind(&t.description)
     .bind(to_json(&t.workflow)?)
     .bind(micros(at))
     .bind(t.id.0)
+    .bind(to_json(&t.items)?)
     .execute(&mut *tx)
     .await?;
     Ok(t)

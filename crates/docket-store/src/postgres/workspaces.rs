@@ -40,6 +40,7 @@ pub(super) async fn create_workspace(
         name: "General".into(),
         description: "A general-purpose request.".into(),
         workflow: Workflow::general(),
+        items: Vec::new(),
         created_at: workspace.created_at,
         updated_at: workspace.created_at,
     };

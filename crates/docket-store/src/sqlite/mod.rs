@@ -19,6 +19,7 @@ mod errors;
 mod events;
 mod files;
 mod idempotency;
+mod items;
 mod links;
 mod mail;
 mod members;
@@ -39,8 +40,8 @@ mod writer;
 use crate::{
     Applied, AttemptOutcome, ClaimedDelivery, EmailOutcome, ExternalKey, FileWrite,
     IdempotencyClaim, Imported, MailEvents, MemberChange, NewEmail, NewLink, PlanChange,
-    PlanCreate, PlanLinkUse, QueuedEmail, RecordKind, RequestStats, RequestTypeChange, Result,
-    Store, StoredResponse, WebhookChange,
+    PlanCreate, PlanItems, PlanLinkUse, QueuedEmail, RecordKind, RequestStats, RequestTypeChange,
+    Result, Store, StoredResponse, WebhookChange,
 };
 use async_trait::async_trait;
 use checkpoint::Checkpoints;
@@ -48,7 +49,8 @@ use docket_domain::email::Template;
 use docket_domain::event::{Actor, Event};
 use docket_domain::file::{FileId, FilePolicy, FileRecord};
 use docket_domain::ids::{DeliveryId, EventId, WebhookId};
-use docket_domain::ids::{MemberId, RequestId, TokenId, WorkspaceId};
+use docket_domain::ids::{ItemId, MemberId, RequestId, TokenId, WorkspaceId};
+use docket_domain::item::{Item, Submission};
 use docket_domain::link::{LinkId, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::query::{Page, RequestQuery, Restriction};
@@ -402,6 +404,37 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Event>> {
         self.read(|c| requests::timeline(c, ws, request, after_seq, limit))
+    }
+
+    // Requested items.
+    async fn list_items(&self, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>> {
+        self.read(|c| items::list_items(c, ws, request))
+    }
+
+    async fn item_submissions(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        item: Option<ItemId>,
+    ) -> Result<Vec<Submission>> {
+        self.read(|c| items::item_submissions(c, ws, request, item))
+    }
+
+    async fn change_items(
+        &self,
+        ws: WorkspaceId,
+        request: RequestId,
+        files: Vec<FileRecord>,
+        plan: PlanItems,
+    ) -> Result<(Applied, Vec<Item>)> {
+        let cache = self.types.clone();
+        let changed = self
+            .write(move |c| items::change_items(c, &cache, ws, request, files, plan))
+            .await?;
+        if let Applied::Changed { event, .. } = &changed.0 {
+            self.events.send_replace(event.seq);
+        }
+        Ok(changed)
     }
 
     // The change feed.

@@ -265,8 +265,13 @@ pub(super) fn import(c: &Connection, record: Imported) -> Result<()> {
             workspace_id,
             policy,
         } => files::set_file_policy(c, workspace_id, &policy, docket_domain::now())?,
-        Imported::Request { request, events } => {
+        Imported::Request {
+            request,
+            events,
+            items,
+        } => {
             insert_request(c, &request).map_err(request_write_error)?;
+            super::items::write_items(c, &items)?;
             for e in events {
                 insert_event_flagged(c, e, false)?;
             }

@@ -6,6 +6,7 @@
 
 use super::errors::{conflict, internal, is_foreign_key_violation};
 use super::events::insert_event;
+use super::items::write_items;
 use super::links::insert_new_link;
 use super::rows::{event_from_row, micros, request_from_row, EVENT_COLUMNS, REQUEST_COLUMNS};
 use super::type_cache::{request_type_cached, TypeCache};
@@ -55,7 +56,7 @@ pub(super) fn request_write_error(e: rusqlite::Error) -> StoreError {
 
 pub(super) fn insert_request(c: &Connection, r: &Request) -> rusqlite::Result<usize> {
     c.prepare_cached(&format!(
-        "insert into requests ({REQUEST_COLUMNS}) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+        "insert into requests ({REQUEST_COLUMNS}) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
     ))?
     .execute(params![
         r.id.to_string(),
@@ -78,6 +79,13 @@ pub(super) fn insert_request(c: &Connection, r: &Request) -> rusqlite::Result<us
         micros(r.created_at),
         micros(r.updated_at),
         r.deleted_at.map(micros),
+        r.items.total,
+        r.items.required,
+        r.items.submitted,
+        r.items.approved,
+        r.items.rejected,
+        r.items.required_answered,
+        r.items.required_approved,
     ])
 }
 
@@ -152,6 +160,20 @@ pub(super) fn update_request(
     if after.deleted_at != before.deleted_at {
         set("deleted_at", opt_int(after.deleted_at.map(micros)));
     }
+    if after.items != before.items {
+        let p = &after.items;
+        for (column, n) in [
+            ("items_total", p.total),
+            ("items_required", p.required),
+            ("items_submitted", p.submitted),
+            ("items_approved", p.approved),
+            ("items_rejected", p.rejected),
+            ("items_required_answered", p.required_answered),
+            ("items_required_approved", p.required_approved),
+        ] {
+            set(column, Sql::Integer(n.into()));
+        }
+    }
     values.push(Sql::Text(after.id.to_string()));
     values.push(Sql::Integer(before.version));
     let _ = write!(
@@ -187,6 +209,7 @@ pub(super) fn create_request(
     insert_request(c, &planned.request).map_err(request_write_error)?;
     c.prepare_cached("update workspaces set next_request_number = ?2 where id = ?1")?
         .execute(params![ws.to_string(), number + 1])?;
+    write_items(c, &planned.items)?;
     let event = insert_event(c, planned.event, Some(&rtype.workflow))?;
     for e in planned.follow_ups {
         insert_event(c, e, Some(&rtype.workflow))?;
@@ -260,6 +283,7 @@ pub(super) fn change_request(
         }
         .into());
     }
+    write_items(c, &planned.items)?;
     let event = insert_event(c, planned.event, Some(&rtype.workflow))?;
     for e in planned.follow_ups {
         insert_event(c, e, Some(&rtype.workflow))?;
@@ -395,6 +419,10 @@ pub(super) fn list_requests(
             " and due_at < ? and category not in ('done', 'canceled')",
             Sql::Integer(micros(t)),
         );
+    }
+    if let Some(filter) = q.items {
+        sql.push_str(" and ");
+        sql.push_str(crate::progress_sql(filter));
     }
     if let Some(text) = &q.text {
         let terms = search_terms(text);

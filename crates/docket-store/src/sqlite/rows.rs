@@ -4,6 +4,7 @@
 use crate::Result;
 use docket_domain::access::Role;
 use docket_domain::event::{Actor, Event, EventKind};
+use docket_domain::item::ItemProgress;
 use docket_domain::link::{LinkMode, LinkToken, PublicLink};
 use docket_domain::member::{Email, Member};
 use docket_domain::request::{Request, RequestType, Subject, TypeKey};
@@ -121,7 +122,7 @@ pub(crate) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<Token> {
 }
 
 pub(crate) const REQUEST_TYPE_COLUMNS: &str =
-    "id, workspace_id, key, name, description, workflow, created_at, updated_at";
+    "id, workspace_id, key, name, description, workflow, created_at, updated_at, items";
 
 pub(crate) fn request_type_from_row(row: &Row<'_>) -> rusqlite::Result<RequestType> {
     let input: WorkflowInput = json(row, 5)?;
@@ -133,6 +134,7 @@ pub(crate) fn request_type_from_row(row: &Row<'_>) -> rusqlite::Result<RequestTy
         description: row.get(4)?,
         workflow: Workflow::new(input)
             .map_err(|e| bad(5, format!("stored workflow is invalid: {e:?}")))?,
+        items: json(row, 8)?,
         created_at: time(row, 6)?,
         updated_at: time(row, 7)?,
     })
@@ -142,7 +144,8 @@ pub(crate) fn request_type_from_row(row: &Row<'_>) -> rusqlite::Result<RequestTy
 macro_rules! request_columns {
     () => {
         "id, workspace_id, number, type_id, type_key, title, description, status, category, \
-         requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at"
+         requester_id, assignee_id, due_at, data, tags, subject_kind, subject_id, version, created_at, updated_at, deleted_at, \
+         items_total, items_required, items_submitted, items_approved, items_rejected, items_required_answered, items_required_approved"
     };
 }
 pub(crate) use request_columns;
@@ -173,6 +176,15 @@ pub(crate) fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
         data: json(row, 12)?,
         tags: json(row, 13)?,
         subject,
+        items: ItemProgress {
+            total: row.get(20)?,
+            required: row.get(21)?,
+            submitted: row.get(22)?,
+            approved: row.get(23)?,
+            rejected: row.get(24)?,
+            required_answered: row.get(25)?,
+            required_approved: row.get(26)?,
+        },
         version: row.get(16)?,
         created_at: time(row, 17)?,
         updated_at: time(row, 18)?,

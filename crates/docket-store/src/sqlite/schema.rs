@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_mail_flag.sql"),
     include_str!("migrations/0012_storyden_visibility.sql"),
     include_str!("migrations/0013_requests_by_type.sql"),
+    include_str!("migrations/0014_items.sql"),
 ];
 
 pub(super) fn migrate(conn: &Connection) -> anyhow::Result<()> {

@@ -12,8 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub(super) fn insert_request_type_row(conn: &Connection, t: &RequestType) -> Result<()> {
     conn.prepare_cached(
-        "insert into request_types (id, workspace_id, key, name, description, workflow, created_at, updated_at)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "insert into request_types (id, workspace_id, key, name, description, workflow, created_at, updated_at, items)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         t.id.to_string(),
@@ -23,7 +23,8 @@ pub(super) fn insert_request_type_row(conn: &Connection, t: &RequestType) -> Res
         t.description,
         to_json(&t.workflow)?,
         micros(t.created_at),
-        micros(t.updated_at)
+        micros(t.updated_at),
+        to_json(&t.items)?
     ])
     .map_err(|e| if is_unique_violation(&e) { conflict("type_exists", format!("a request type with key {} exists", t.key.as_str())) } else { e.into() })?;
     Ok(())
@@ -96,8 +97,8 @@ pub(super) fn update_request_type(
                 .execute(params![s.category.as_str(), t.id.to_string(), s.key.as_str(), micros(at), ws.to_string()])?;
         }
     }
-    c.prepare_cached("update request_types set name = ?1, description = ?2, workflow = ?3, updated_at = ?4 where id = ?5")?
-        .execute(params![t.name, t.description, to_json(&t.workflow)?, micros(at), t.id.to_string()])?;
+    c.prepare_cached("update request_types set name = ?1, description = ?2, workflow = ?3, updated_at = ?4, items = ?6 where id = ?5")?
+        .execute(params![t.name, t.description, to_json(&t.workflow)?, micros(at), t.id.to_string(), to_json(&t.items)?])?;
     cache.forget(t.id);
     Ok(t)
 }

@@ -35,6 +35,9 @@ pub struct CreateRequest {
     #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     pub subject: Option<Subject>,
+    /// The keys of the type's template items to ask for (default: all of them).
+    #[schema(max_items = 100)]
+    pub items: Option<Vec<String>>,
 }
 
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = CreateRequest,
@@ -63,6 +66,7 @@ pub async fn create(
         data: body.data,
         tags: body.tags,
         subject: body.subject,
+        items: body.items,
     };
     let type_key = body.type_key.unwrap_or_else(TypeKey::general);
     let request = crate::ops::requests::file(&state, &p, &type_key, input).await?;

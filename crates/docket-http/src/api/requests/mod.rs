@@ -3,6 +3,7 @@
 
 pub(crate) mod comments;
 pub(crate) mod create;
+pub(crate) mod items;
 pub(crate) mod links;
 pub(crate) mod list;
 pub(crate) mod read;
@@ -25,6 +26,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transitions::transitions))
         .routes(routes!(links::create, links::list))
         .routes(routes!(links::revoke))
+        .routes(routes!(items::list, items::add))
+        .routes(routes!(items::get, items::change, items::remove))
+        .routes(routes!(items::answer))
+        .routes(routes!(items::submissions))
+        .routes(routes!(items::send_back))
 }
 
 pub use crate::views::RequestView;

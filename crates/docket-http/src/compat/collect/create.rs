@@ -101,6 +101,7 @@ pub async fn create(
         data: Some(data),
         tags: None,
         subject: None,
+        items: None,
     };
     let ws = p.workspace_id;
     let (request, _, _) = state

@@ -1,0 +1,157 @@
+//! Requested items: reading them, and each change to them (add, edit, remove, answer,
+//! review, send back) as one use case, the domain's plan
+//! (`docket_domain::item::plan_items`) run inside the store's transaction.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use docket_domain::access::{Principal, Scope};
+use docket_domain::file::FileRecord;
+use docket_domain::ids::{FileId, ItemId, RequestId};
+use docket_domain::item::{plan_items, Item, ItemAction, ItemActor, Submission};
+use docket_domain::link::PublicLink;
+use docket_domain::request::Request;
+use docket_domain::DomainError;
+
+/// What an item change left: the request (with its progress and, where the workflow
+/// follows the items, its status) and all its items in order.
+pub struct Changed {
+    pub request: Request,
+    pub items: Vec<Item>,
+}
+
+impl Changed {
+    /// The item `id` after the change.
+    pub fn item(&self, id: ItemId) -> Result<&Item, ApiError> {
+        self.items
+            .iter()
+            .find(|i| i.id == id)
+            .ok_or(ApiError::Domain(DomainError::NotFound("item")))
+    }
+}
+
+/// The items of request `id`, in order, if `p` may see the request.
+pub async fn list(state: &AppState, p: &Principal, id: RequestId) -> Result<Vec<Item>, ApiError> {
+    p.require(Scope::RequestsRead)?;
+    crate::ops::reads::get_request(state, p, id)
+        .await?
+        .ok_or(DomainError::NotFound("request"))?;
+    Ok(state.store().list_items(p.workspace_id, id).await?)
+}
+
+/// One item of request `id` and every submission it has had, oldest first.
+pub async fn history(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+    item: ItemId,
+) -> Result<(Item, Vec<Submission>), ApiError> {
+    let found = list(state, p, id)
+        .await?
+        .into_iter()
+        .find(|i| i.id == item)
+        .ok_or(DomainError::NotFound("item"))?;
+    let submissions = state
+        .store()
+        .item_submissions(p.workspace_id, id, Some(item))
+        .await?;
+    Ok((found, submissions))
+}
+
+/// The files `ids` of the workspace, for a submission (an unknown id is a field error).
+pub async fn files(
+    state: &AppState,
+    p: &Principal,
+    ids: &[FileId],
+) -> Result<Vec<FileRecord>, ApiError> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut errors = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        match state.store().get_file(p.workspace_id, *id).await? {
+            Some(f) => out.push(f),
+            None => errors.push(docket_domain::FieldError::new(
+                format!("files[{i}]"),
+                "unknown_file",
+                "no file of this request has this id",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(DomainError::Validation(errors).into())
+    }
+}
+
+/// Applies `action` to request `id`'s items as staff `p`; `expected` is the version of
+/// the item acted on that the caller saw (`If-Match`). `files` are new records of the
+/// request (an upload onto an item, its bytes already in the blob store), stored in the
+/// same transaction.
+pub async fn change(
+    state: &AppState,
+    p: &Principal,
+    id: RequestId,
+    action: ItemAction,
+    expected: Option<i64>,
+    files: Vec<FileRecord>,
+) -> Result<Changed, ApiError> {
+    let principal = p.clone();
+    let now = docket_domain::now();
+    let (applied, items) = state
+        .store()
+        .change_items(
+            p.workspace_id,
+            id,
+            files,
+            Box::new(move |current, rtype, items| {
+                plan_items(
+                    ItemActor::Staff(&principal),
+                    current,
+                    rtype,
+                    items,
+                    action,
+                    expected,
+                    now,
+                )
+            }),
+        )
+        .await?;
+    Ok(Changed {
+        request: applied.into_request(),
+        items,
+    })
+}
+
+/// Applies `action` (an answer) to the items of `link`'s request as its recipient;
+/// `files` as for [`change`].
+pub async fn answer_as_recipient(
+    state: &AppState,
+    link: &PublicLink,
+    action: ItemAction,
+    files: Vec<FileRecord>,
+) -> Result<Changed, ApiError> {
+    let holder = link.clone();
+    let now = docket_domain::now();
+    let (applied, items) = state
+        .store()
+        .change_items(
+            link.workspace_id,
+            link.request_id,
+            files,
+            Box::new(move |current, rtype, items| {
+                plan_items(
+                    ItemActor::Recipient(&holder),
+                    current,
+                    rtype,
+                    items,
+                    action,
+                    None,
+                    now,
+                )
+            }),
+        )
+        .await?;
+    Ok(Changed {
+        request: applied.into_request(),
+        items,
+    })
+}
