@@ -57,7 +57,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str, &str)] = &[
     (
         "rejection",
         "{{title}}: something needs another look",
-        "Hello {{name}},\n\nPart of \"{{title}}\" was not accepted; please have another look.\n\n{{link}}\n",
+        "Hello {{name}},\n\nPart of \"{{title}}\" was not accepted; please have another look:\n\n{{items}}\n{{link}}\n",
     ),
     (
         "webhook_paused",
@@ -115,6 +115,11 @@ pub struct Planned {
     pub to: String,
     pub name: String,
     pub template: String,
+    /// To the request's contact (the person asked): the message links the portal.
+    pub to_contact: bool,
+    /// The `{{items}}` placeholder: the items a rejection message lists, one per line
+    /// with its reason; empty otherwise.
+    pub items: String,
 }
 
 /// What [`messages_for`] needs to know besides the event.
@@ -133,6 +138,8 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
             to: m.email.as_str().to_owned(),
             name: m.name,
             template: template.to_owned(),
+            to_contact: false,
+            items: String::new(),
         })
     };
     let changed = |field: &str| event.changes.iter().find(|c| c.field == field);
@@ -156,6 +163,8 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
                             to: email,
                             name,
                             template: "status_changed".into(),
+                            to_contact: true,
+                            items: String::new(),
                         });
                     }
                 }
@@ -182,6 +191,8 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
                         to: to.to_owned(),
                         name: contact(r).map(|(_, n)| n).unwrap_or_default(),
                         template: template.to_owned(),
+                        to_contact: true,
+                        items: items_text(m.get("items")),
                     });
                 }
             }
@@ -189,6 +200,22 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
     }
     out.retain(|p| p.to.contains('@'));
     out
+}
+
+/// The items a message lists (`[{label, reason}]`), one line each: `- Passport: blurred`.
+fn items_text(items: Option<&serde_json::Value>) -> String {
+    let Some(list) = items.and_then(|v| v.as_array()) else {
+        return String::new();
+    };
+    list.iter()
+        .map(|i| {
+            let label = i["label"].as_str().unwrap_or("An item");
+            match i["reason"].as_str().filter(|r| !r.is_empty()) {
+                Some(reason) => format!("- {label}: {reason}\n"),
+                None => format!("- {label}\n"),
+            }
+        })
+        .collect()
 }
 
 /// Whether `event` could send any message, judged from the event alone and whether the

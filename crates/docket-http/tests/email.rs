@@ -373,3 +373,45 @@ backend_tests! {
         assert!(data.contains("Hello Elon"), "{data}");
     }
 }
+
+backend_tests! {
+    #[tokio::test]
+    async fn sending_items_back_emails_the_contact_each_reason_and_the_portal_link() {
+        let smtp = SmtpServer::start();
+        let app = spawn_app_with(smtp_settings(&smtp)).await;
+        let id = app
+            .create_request(&app.owner_token, json!({"title": "Tax documents", "data": {"contact": {"email": "ann@example.com", "name": "Ann"}}}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let link = app
+            .post(&app.owner_token, &format!("/api/v1/requests/{id}/links"), json!({"mode": "multi_use"}))
+            .await
+            .expect(201, "")
+            .body["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let items = format!("/api/v1/requests/{id}/items");
+        let item = app
+            .post(&app.owner_token, &items, json!({"kind": "question", "label": "Employer", "required": true, "answer_type": {"type": "text"}}))
+            .await
+            .expect(201, "")
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post(&app.owner_token, &format!("{items}/{item}/answer"), json!({"answer": "ACME"})).await.expect(200, "");
+        app.patch(&app.owner_token, &format!("{items}/{item}"), json!({"state": "rejected", "reason": "Give the full legal name"}))
+            .await
+            .expect(200, "");
+        app.post(&app.owner_token, &format!("/api/v1/requests/{id}/send-back"), json!({})).await.expect(200, "");
+        let got = smtp.wait_for(1).await;
+        assert_eq!(got[0]["to"], json!(["ann@example.com"]));
+        let data = got[0]["data"].as_str().unwrap();
+        assert!(data.contains("Hello Ann"), "{data}");
+        assert!(data.contains("- Employer: Give the full legal name"), "{data}");
+        assert!(data.contains(&link), "the portal link {link} in {data}");
+    }
+}

@@ -37,8 +37,9 @@ pub struct TemplateList {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateText {
-    /// Plain text; `{{name}}`, `{{number}}`, `{{title}}`, `{{status}}`, `{{due_at}}` and
-    /// `{{link}}` are replaced.
+    /// Plain text; `{{name}}`, `{{number}}`, `{{title}}`, `{{status}}`, `{{due_at}}`,
+    /// `{{link}}` (for the contact: the portal link) and `{{items}}` (the rejected items
+    /// with their reasons, in `rejection`) are replaced.
     pub subject: String,
     pub body: String,
 }

@@ -16,6 +16,7 @@ use docket_domain::email::{self, Context, Template};
 use docket_domain::event::Event;
 use docket_domain::ids::{MemberId, WorkspaceId};
 use docket_domain::member::Member;
+use docket_domain::request::Request;
 use docket_store::{EmailOutcome, NewEmail, QueuedEmail};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -141,8 +142,14 @@ async fn render(
             tracing::warn!(template = %p.template, "no such email template; message skipped");
             continue;
         };
-        let link = format!("Request {} (#{})", request.id, request.number);
-        let vars = email::variables(&request, &p.name, &link);
+        let link = if p.to_contact {
+            portal_link(state, &request).await?
+        } else {
+            None
+        }
+        .unwrap_or_else(|| format!("Request {} (#{})", request.id, request.number));
+        let mut vars = email::variables(&request, &p.name, &link);
+        vars.insert("items", p.items.clone());
         out.push(NewEmail {
             workspace_id: ws,
             request_id: request.id,
@@ -153,6 +160,24 @@ async fn render(
         });
     }
     Ok(out)
+}
+
+/// The portal address of the request's newest usable link, for a message to its contact.
+async fn portal_link(state: &AppState, request: &Request) -> anyhow::Result<Option<String>> {
+    let now = docket_domain::now();
+    let links = state
+        .store()
+        .links_of_request(request.workspace_id, request.id)
+        .await?;
+    Ok(links
+        .iter()
+        .rev()
+        .find(|l| l.is_active(request, now))
+        .map(|l| {
+            state
+                .settings()
+                .public_link(&format!("/p/{}", l.token.as_str()))
+        }))
 }
 
 /// Sends the due messages; how many it tried.
