@@ -153,6 +153,18 @@ pub fn statuses_in_use(in_use: &[StatusKey]) -> DomainError {
 }
 
 impl RequestType {
+    /// The `general` type every new workspace starts with.
+    pub fn general(workspace_id: WorkspaceId, now: Timestamp) -> Self {
+        Self::builtin(
+            workspace_id,
+            TypeKey::GENERAL,
+            "General",
+            "A general-purpose request.",
+            Workflow::general(),
+            now,
+        )
+    }
+
     /// A type Docket defines for a workspace (the Collect campaign, Gipper's content
     /// requests), created the first time it is needed.
     pub fn builtin(

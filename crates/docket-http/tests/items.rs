@@ -378,3 +378,56 @@ backend_tests! {
         app.post(&member, &path, json!({"answer": 10})).await.expect(200, "");
     }
 }
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_file_uploaded_onto_an_item_is_stored_and_submitted_in_one_write() {
+        let app = spawn_app().await;
+        kyc_type(&app).await;
+        let id = file_kyc(&app, &app.owner_token, json!({})).await["id"].as_str().unwrap().to_owned();
+        let items = items_of(&app, &id).await;
+        let path = format!("/api/v1/requests/{id}/items/{}/files", item(&items, "passport")["id"].as_str().unwrap());
+        let send = |name: &str, bytes: Vec<u8>| {
+            app.request(Method::POST, &format!("{path}?name={name}"), Some(&app.owner_token))
+                .header("content-type", "application/octet-stream")
+                .body(bytes)
+        };
+        let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+        let done = app.send(send("scan.pdf", pdf.clone())).await.expect(200, "");
+        assert_eq!(done.body["state"], "submitted");
+        let file = done.body["files"][0].as_str().unwrap().to_owned();
+        let listed = app.get(&app.owner_token, &format!("/api/v1/files?request_id={id}")).await.expect(200, "");
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+        assert_eq!(listed.body["items"][0]["id"], file.as_str());
+        assert_eq!(listed.body["items"][0]["content_type"], "application/pdf");
+        // The workspace takes ZIP archives, the item does not: nothing is stored.
+        let refused = app.send(send("scan.zip", b"PK\x03\x04\x14\x00\x00\x00\x00\x00".to_vec())).await.expect(422, "validation_failed");
+        assert_eq!(refused.body["error"]["details"][0]["code"], "type_not_allowed");
+        // The second PDF joins the first (max_files 2); a third is one too many.
+        app.send(send("back.pdf", pdf.clone())).await.expect(200, "");
+        app.send(send("more.pdf", pdf)).await.expect(422, "validation_failed");
+        let listed = app.get(&app.owner_token, &format!("/api/v1/files?request_id={id}")).await.expect(200, "");
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
+        let stored = walk(&app.files_dir);
+        assert_eq!(stored, 2, "only the accepted files' bytes are kept");
+    }
+}
+
+/// How many files are under `dir`.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -32,7 +32,7 @@ mod signed;
 
 pub use blobs::Blobs;
 pub use download::{content_disposition, download};
-pub use receive::{receive, Attach, Upload};
+pub use receive::{receive, receive_then, Attach, Upload};
 pub use signed::{sign, signed_url, verify, SIGNING_KEY_NAME};
 
 use axum::extract::multipart::{Field, MultipartError};
@@ -59,6 +59,12 @@ pub const STREAMED_UPLOAD_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/v1/requests/{id}/files"),
     (Method::POST, "/desk/requests/{number}/files"),
     (Method::POST, "/p/{token}/files"),
+    (Method::POST, "/api/v1/requests/{id}/items/{item_id}/files"),
+    (Method::POST, "/p/{token}/items/{item_id}/files"),
+    (
+        Method::POST,
+        "/desk/requests/{number}/items/{item_id}/files",
+    ),
 ];
 
 /// Whether a request for `path` streams its body: it matches one of the routes above,

@@ -59,6 +59,32 @@ pub async fn receive<E: std::fmt::Display>(
     upload: Upload,
     body: impl Stream<Item = Result<Bytes, E>> + Send,
 ) -> Result<FileRecord, ApiError> {
+    let store = state.store().clone();
+    let actor = upload.attach.map(|a| a.actor).unwrap_or_default();
+    receive_then(state, upload, body, move |record| async move {
+        let (file, _) = store
+            .insert_file(record, actor, docket_domain::now())
+            .await?;
+        Ok(file)
+    })
+    .await
+}
+
+/// Like [`receive`], but once every byte has arrived the record is handed to `commit`,
+/// which stores it (with whatever else belongs in the same transaction, e.g. an item's
+/// submission) instead of a plain insert; when `commit` fails, the object is deleted.
+pub async fn receive_then<E, T, F, Fut>(
+    state: &AppState,
+    upload: Upload,
+    body: impl Stream<Item = Result<Bytes, E>> + Send,
+    commit: F,
+) -> Result<T, ApiError>
+where
+    E: std::fmt::Display,
+    T: Send + 'static,
+    F: FnOnce(FileRecord) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, ApiError>> + Send,
+{
     let ws = upload.workspace_id;
     let policy = state.store().file_policy(ws).await?.unwrap_or_default();
     let limit = policy.max_bytes;
@@ -141,26 +167,22 @@ pub async fn receive<E: std::fmt::Display>(
     };
     // Every byte arrived: completing the object and storing its record run on a task of
     // their own, so that the two always go together even if this future is dropped now.
-    let store = state.store().clone();
     let blobs = state.blobs().clone();
-    let actor = attach.map(|a| a.actor).unwrap_or_default();
+    let (id, size, content_type) = (record.id, record.size, record.content_type.clone());
     let stored = tokio::spawn(async move {
         writer.finish().await.map_err(storage_error)?;
-        let written = store
-            .insert_file(record, actor, docket_domain::now())
-            .await;
+        let written = commit(record).await;
         if written.is_err() {
             if let Err(e) = blobs.delete(&path).await {
                 tracing::error!(error = %e, file.key = %path, "could not delete the object of a refused upload");
             }
         }
-        Ok::<_, ApiError>(written?)
+        written
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("storing a file: {e}")))??;
-    let (file, _) = stored;
-    tracing::info!(file.id = %file.id, workspace.id = %ws, file.size = file.size, file.content_type = %file.content_type, "file received");
-    Ok(file)
+    tracing::info!(file.id = %id, workspace.id = %ws, file.size = size, file.content_type = %content_type, "file received");
+    Ok(stored)
 }
 
 /// The next chunk of the body; an error or a stall ends the upload.

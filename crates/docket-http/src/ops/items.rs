@@ -155,3 +155,86 @@ pub async fn answer_as_recipient(
         items,
     })
 }
+
+/// Who uploads onto an item: staff, or the recipient through their link.
+#[derive(Clone)]
+pub enum Uploader {
+    Staff(Principal),
+    Recipient(PublicLink),
+}
+
+/// Streams one file (`body`, named `name`) onto document item `item` of request `id`:
+/// the bytes go to the blob store as they arrive (the workspace's file policy applies,
+/// 413/415), then the file's record and the item's submission are stored in one
+/// transaction; when the item refuses the file (its types, its count), nothing remains.
+pub async fn upload<E: std::fmt::Display>(
+    state: &AppState,
+    who: Uploader,
+    id: RequestId,
+    item: ItemId,
+    name: String,
+    declared_size: Option<u64>,
+    body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Send,
+) -> Result<Changed, ApiError> {
+    let (workspace_id, uploaded_by, visibility, actor) = match &who {
+        Uploader::Staff(p) => {
+            p.require(Scope::FilesWrite)?;
+            let r = crate::ops::reads::live_request(state, p, id).await?;
+            docket_domain::file::check_may_attach(p, &r)?;
+            (
+                p.workspace_id,
+                docket_domain::file::Uploader::of(p),
+                docket_domain::file::Visibility::Internal,
+                docket_domain::event::Actor {
+                    member_id: p.member_id(),
+                    token_id: p.token_id,
+                },
+            )
+        }
+        Uploader::Recipient(link) => (
+            link.workspace_id,
+            docket_domain::file::Uploader::Link { id: link.id },
+            docket_domain::file::Visibility::Shared,
+            docket_domain::event::Actor::default(),
+        ),
+    };
+    let upload = crate::files::Upload {
+        workspace_id,
+        name,
+        uploaded_by,
+        visibility,
+        attach: Some(crate::files::Attach {
+            request_id: id,
+            actor,
+        }),
+        declared_size,
+    };
+    let store = state.store().clone();
+    crate::files::receive_then(state, upload, body, move |record| async move {
+        let now = docket_domain::now();
+        let action = ItemAction::Submit {
+            item,
+            answer: None,
+            files: vec![record.clone()],
+        };
+        let (applied, items) = store
+            .change_items(
+                workspace_id,
+                id,
+                vec![record],
+                Box::new(move |current, rtype, items| {
+                    let actor = match &who {
+                        Uploader::Staff(p) => ItemActor::Staff(p),
+                        Uploader::Recipient(l) => ItemActor::Recipient(l),
+                    };
+                    plan_items(actor, current, rtype, items, action, None, now)
+                }),
+            )
+            .await?;
+        Ok(Changed {
+            request: applied.into_request(),
+            items,
+        })
+    })
+    .await
+}

@@ -388,7 +388,8 @@ pub(super) async fn list_requests(
     if let Some(t) = q.overdue_at {
         sql.push(" and due_at < ")
             .push_bind(micros(t))
-            .push(" and category not in ('done', 'canceled')");
+            .push(" and category in ")
+            .push(crate::unfinished_sql());
     }
     if let Some(filter) = q.items {
         sql.push(" and ").push(crate::progress_sql(filter));

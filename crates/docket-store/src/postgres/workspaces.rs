@@ -6,11 +6,9 @@ use super::members::{insert_member_row, insert_token_row};
 use super::rows::{micros, workspace_from_row, WORKSPACE_COLUMNS};
 use super::types::insert_request_type_row;
 use crate::Result;
-use docket_domain::ids::RequestTypeId;
 use docket_domain::member::Member;
-use docket_domain::request::{RequestType, TypeKey};
+use docket_domain::request::RequestType;
 use docket_domain::token::Token;
-use docket_domain::workflow::Workflow;
 use docket_domain::workspace::Workspace;
 use sqlx::{PgConnection, PgPool};
 
@@ -33,17 +31,7 @@ pub(super) async fn create_workspace(
                 format!("a workspace with slug {} exists", workspace.slug)
             })
         })?;
-    let general = RequestType {
-        id: RequestTypeId::new(),
-        workspace_id: workspace.id,
-        key: TypeKey::general(),
-        name: "General".into(),
-        description: "A general-purpose request.".into(),
-        workflow: Workflow::general(),
-        items: Vec::new(),
-        created_at: workspace.created_at,
-        updated_at: workspace.created_at,
-    };
+    let general = RequestType::general(workspace.id, workspace.created_at);
     insert_request_type_row(tx, &general).await?;
     insert_member_row(tx, &owner).await?;
     insert_token_row(tx, &token).await?;

@@ -181,6 +181,7 @@ pub(super) fn use_link_with_files(
     for f in &files {
         files::insert_file_row(c, f)?;
     }
+    super::items::write_items(c, &planned.items)?;
     let event = insert_event(c, planned.event, Some(&rtype.workflow))?;
     for e in planned.follow_ups {
         insert_event(c, e, Some(&rtype.workflow))?;

@@ -416,7 +416,10 @@ pub(super) fn list_requests(
     if let Some(t) = q.overdue_at {
         arg(
             &mut sql,
-            " and due_at < ? and category not in ('done', 'canceled')",
+            &format!(
+                " and due_at < ? and category in {}",
+                crate::unfinished_sql()
+            ),
             Sql::Integer(micros(t)),
         );
     }

@@ -6,11 +6,9 @@ use super::members::{insert_member_row, insert_token_row};
 use super::rows::{micros, workspace_from_row};
 use super::types::insert_request_type_row;
 use crate::Result;
-use docket_domain::ids::RequestTypeId;
 use docket_domain::member::Member;
-use docket_domain::request::{RequestType, TypeKey};
+use docket_domain::request::RequestType;
 use docket_domain::token::Token;
-use docket_domain::workflow::Workflow;
 use docket_domain::workspace::Workspace;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -40,17 +38,7 @@ pub(super) fn create_workspace(
             e.into()
         }
     })?;
-    let general = RequestType {
-        id: RequestTypeId::new(),
-        workspace_id: workspace.id,
-        key: TypeKey::general(),
-        name: "General".into(),
-        description: "A general-purpose request.".into(),
-        workflow: Workflow::general(),
-        items: Vec::new(),
-        created_at: workspace.created_at,
-        updated_at: workspace.created_at,
-    };
+    let general = RequestType::general(workspace.id, workspace.created_at);
     insert_request_type_row(c, &general)?;
     insert_member_row(c, &owner)?;
     insert_token_row(c, &token)

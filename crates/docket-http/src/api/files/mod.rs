@@ -12,7 +12,7 @@ mod attach;
 mod policy;
 mod read;
 pub mod signed;
-mod upload;
+pub(crate) mod upload;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -347,7 +347,7 @@ fn multipart_error(e: MultipartError) -> ApiError {
 
 /// The filename a raw body's `Content-Disposition` gives: `filename*=UTF-8''…` (RFC 8187)
 /// over `filename="…"`.
-fn disposition_filename(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn disposition_filename(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_DISPOSITION)?.to_str().ok()?;
     let mut plain = None;
     for param in value.split(';').skip(1) {

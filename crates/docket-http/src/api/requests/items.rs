@@ -6,7 +6,7 @@
 use super::{etag_header, RequestView};
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{expected_version_of, ApiJson, PathId};
+use crate::extract::{expected_version_of, ApiJson, ApiQuery, PathId};
 use crate::ops::items::{self, Changed};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -302,6 +302,56 @@ pub async fn answer(
     };
     let expected = if_match_item(&headers, item);
     let changed = items::change(&state, &p, id, action, expected, Vec::new()).await?;
+    answered(&changed, item)
+}
+
+/// Where an upload onto an item is named.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemUploadParams {
+    /// The file's name (sanitised); otherwise the body's `Content-Disposition` filename.
+    pub name: Option<String>,
+}
+
+#[utoipa::path(post, operation_id = "upload_to_item", path = "/api/v1/requests/{id}/items/{item_id}/files", tag = "items",
+    params(("id" = String, Path), ("item_id" = String, Path), ItemUploadParams),
+    request_body(description = "The file itself as the body (any content type: the type is sniffed from the bytes).", content(("application/octet-stream"))),
+    responses(
+        (status = 200, description = "Stored on the request and submitted to the item, in one write", body = Item, headers(("ETag" = String))),
+        (status = 409, description = "`item_approved`, `not_answerable`", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "`file_too_large`", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "`unsupported_type`: the workspace does not take the type", body = crate::error::ErrorEnvelope),
+        (status = 422, description = "The item does not take it (`type_not_allowed`, `too_many_files`)", body = crate::error::ErrorEnvelope),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path((id, item)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<ItemUploadParams>,
+    request: axum::extract::Request,
+) -> Result<(HeaderMap, Json<Item>), ApiError> {
+    let (id, item) = parse_ids(&id, &item)?;
+    let headers = request.headers();
+    let name = params
+        .name
+        .or_else(|| crate::api::files::upload::disposition_filename(headers))
+        .unwrap_or_default();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = request.into_body().into_data_stream();
+    let changed = items::upload(
+        &state,
+        items::Uploader::Staff(p),
+        id,
+        item,
+        name,
+        declared,
+        body,
+    )
+    .await?;
     answered(&changed, item)
 }
 

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(items::list, items::add))
         .routes(routes!(items::get, items::change, items::remove))
         .routes(routes!(items::answer))
+        .routes(routes!(items::upload))
         .routes(routes!(items::submissions))
         .routes(routes!(items::send_back))
 }
