@@ -38,6 +38,7 @@ pub mod openapi;
 pub mod ops;
 pub mod portal;
 mod portal_files;
+mod portal_items;
 pub mod serve;
 pub mod settings;
 pub mod state;

@@ -37,6 +37,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/p/{token}/files/{id}", get(crate::portal_files::download))
         .route(
+            "/p/{token}/items/{item_id}",
+            post(crate::portal_items::answer),
+        )
+        .route(
+            "/p/{token}/items/{item_id}/files",
+            post(crate::portal_items::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
             "/content_requests/{token}",
             get(|Path(token): Path<String>| async move { Redirect::to(&format!("/p/{token}")) }),
         )
@@ -57,6 +65,8 @@ struct PortalPage {
     /// recipient upload and write, and the requester closes the request.
     complete_label: Option<String>,
     one_time: bool,
+    /// The requested items, in order.
+    items: Vec<crate::portal_items::PortalItem>,
 }
 
 #[derive(Template)]
@@ -153,6 +163,10 @@ async fn page(
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
+    let items = match crate::portal_items::rows(&state, &link, &r).await {
+        Ok(items) => items,
+        Err(e) => return crate::desk::page::api_error_page(e),
+    };
     let page = PortalPage {
         token: link.token.as_str().to_owned(),
         flash,
@@ -164,13 +178,14 @@ async fn page(
         files,
         complete_label,
         one_time: link.mode == docket_domain::link::LinkMode::OneTime,
+        items,
     };
     crate::desk::page::render(&page)
 }
 
 /// Back to the portal page with the outcome; a refusal of the link itself shows the
 /// closed page instead.
-fn back(token: &str, outcome: Result<&str, ApiError>) -> Response {
+pub(crate) fn back(token: &str, outcome: Result<&str, ApiError>) -> Response {
     match outcome {
         Err(ApiError::Domain(e @ DomainError::Conflict { code, .. }))
             if [

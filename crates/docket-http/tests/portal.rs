@@ -242,3 +242,84 @@ backend_tests! {
         assert_eq!(header(&css, "x-content-type-options"), "nosniff");
     }
 }
+
+backend_tests! {
+    #[tokio::test]
+    async fn the_recipient_answers_items_one_by_one_and_sees_what_needs_changes() {
+        let app = spawn_app().await;
+        let id = app.request_id("Tax documents").await;
+        let items = format!("/api/v1/requests/{id}/items");
+        let question = app
+            .post(&app.owner_token, &items, json!({"kind": "question", "label": "Employer", "required": true, "answer_type": {"type": "text"}}))
+            .await
+            .expect(201, "")
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let count = app
+            .post(&app.owner_token, &items, json!({"kind": "question", "label": "Children", "answer_type": {"type": "number", "min": 0}}))
+            .await
+            .expect(201, "")
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let document = app
+            .post(&app.owner_token, &items, json!({"kind": "document", "label": "Payslip", "required": true}))
+            .await
+            .expect(201, "")
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let url = app
+            .post(&app.owner_token, &format!("/api/v1/requests/{id}/links"), json!({"mode": "multi_use"}))
+            .await
+            .expect(201, "")
+            .body["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = app.send(app.request(reqwest::Method::GET, &url, None)).await;
+        let html = page.body.as_str().unwrap().to_owned();
+        assert!(html.contains("What is asked"), "{html}");
+        assert!(html.contains("Employer") && html.contains("Payslip"));
+        assert!(html.contains("Needed"));
+        // Answers as a form posts them, without JavaScript.
+        let form = |path: String, body: &'static str| {
+            app.request(reqwest::Method::POST, &path, None)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        };
+        let saved = app.send(form(format!("{url}/items/{question}"), "answer=ACME+Ltd")).await;
+        assert!(saved.status.is_redirection() || saved.status.is_success(), "{:?}", saved.status);
+        app.send(form(format!("{url}/items/{count}"), "answer=2")).await;
+        let part = reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec())
+            .file_name("payslip-november-2026-with-a-very-long-name-that-must-wrap.pdf");
+        let upload = app
+            .send(
+                app.request(reqwest::Method::POST, &format!("{url}/items/{document}/files"), None)
+                    .multipart(reqwest::multipart::Form::new().part("file", part)),
+            )
+            .await;
+        assert!(upload.status.is_redirection() || upload.status.is_success(), "{:?}", upload.status);
+        let listed = app.get(&app.owner_token, &items).await.expect(200, "");
+        let states: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["submitted", "submitted", "submitted"]);
+        assert_eq!(listed.body["items"][1]["answer"], 2.0);
+        let history = app.get(&app.owner_token, &format!("{items}/{document}/submissions")).await.expect(200, "");
+        assert_eq!(history.body["items"][0]["link_id"].is_string(), true);
+        // A rejection shows with its reason; a bad answer is refused and changes nothing.
+        app.patch(&app.owner_token, &format!("{items}/{question}"), json!({"state": "rejected", "reason": "Give the full legal name"}))
+            .await
+            .expect(200, "");
+        let html = app.send(app.request(reqwest::Method::GET, &url, None)).await.body.as_str().unwrap().to_owned();
+        assert!(html.contains("Needs changes: Give the full legal name"), "{html}");
+        assert!(html.contains("Sent, waiting for review"));
+        app.send(form(format!("{url}/items/{count}"), "answer=-3")).await;
+        let listed = app.get(&app.owner_token, &items).await.expect(200, "");
+        assert_eq!(listed.body["items"][1]["answer"], 2.0);
+        assert_eq!(listed.body["items"][1]["submissions"], 1);
+    }
+}
