@@ -309,7 +309,7 @@ backend_tests! {
         assert_eq!(states, ["submitted", "submitted", "submitted"]);
         assert_eq!(listed.body["items"][1]["answer"], 2.0);
         let history = app.get(&app.owner_token, &format!("{items}/{document}/submissions")).await.expect(200, "");
-        assert_eq!(history.body["items"][0]["link_id"].is_string(), true);
+        assert!(history.body["items"][0]["link_id"].is_string());
         // A rejection shows with its reason; a bad answer is refused and changes nothing.
         app.patch(&app.owner_token, &format!("{items}/{question}"), json!({"state": "rejected", "reason": "Give the full legal name"}))
             .await
