@@ -120,6 +120,25 @@ backend_tests! {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn the_list_and_board_show_each_requests_item_progress() {
+        let app = spawn_app().await;
+        let b = owner_browser(&app).await;
+        let id = app.request_id("Tax documents").await;
+        app.request_id("No items").await;
+        let items = format!("/api/v1/requests/{id}/items");
+        for label in ["Employer", "Payslip"] {
+            app.post(OWNER_TOKEN, &items, json!({"kind": "question", "label": label, "answer_type": {"type": "text"}})).await.expect(201, "");
+        }
+        let first = app.get(OWNER_TOKEN, &items).await.expect(200, "").body["items"][0]["id"].as_str().unwrap().to_owned();
+        app.post(OWNER_TOKEN, &format!("{items}/{first}/answer"), json!({"answer": "ACME"})).await.expect(200, "");
+        let list = b.get("/desk/requests").await;
+        assert!(list.html.contains("0/2 approved · 1 to review"), "{}", list.html);
+        assert_eq!(list.html.matches("class=\"muted progress\"").count(), 1, "only the request with items");
+        let board = b.get("/desk/board").await;
+        assert!(board.html.contains("0/2 approved · 1 to review"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn members_get_buttons_only_for_moves_they_may_take() {
         let app = spawn_app().await;
         let (_, member_email, _) = desk_member(&app, "member", PASSWORD).await;

@@ -96,6 +96,8 @@ pub struct Row {
     pub due: String,
     pub overdue: bool,
     pub updated: String,
+    /// The requested items in words ("1/3 approved · 2 to review"); empty without items.
+    pub progress: String,
 }
 
 impl Row {
@@ -114,8 +116,24 @@ impl Row {
                 .unwrap_or_default(),
             overdue: v.overdue,
             updated: when(r.updated_at),
+            progress: progress(&r.items),
         }
     }
+}
+
+/// A request's item progress as the list and the board show it.
+fn progress(p: &docket_domain::item::ItemProgress) -> String {
+    if p.total == 0 {
+        return String::new();
+    }
+    let mut out = format!("{}/{} approved", p.approved, p.total);
+    if p.submitted > 0 {
+        out.push_str(&format!(" · {} to review", p.submitted));
+    }
+    if p.rejected > 0 {
+        out.push_str(&format!(" · {} needs changes", p.rejected));
+    }
+    out
 }
 
 /// A page of the list the filters name, read as the member may see it (the same query
