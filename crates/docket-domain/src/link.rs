@@ -240,15 +240,7 @@ pub fn plan_link_use(
                 is_recipient: true,
             };
             workflow.decide(&current.status, &to, &relation)?;
-            let category = workflow
-                .status(&to)
-                .map_or(current.category, |s| s.category);
-            changes.push(FieldChange::new("status", &current.status, &to));
-            if category != current.category {
-                changes.push(FieldChange::new("category", &current.category, &category));
-            }
-            next.status = to;
-            next.category = category;
+            crate::request::enter_status(&mut next, workflow, to, &mut changes);
         }
     }
     if !submission.data.is_empty() {

@@ -568,15 +568,7 @@ pub fn plan_update(
 
     if let Some((decision, to)) = judged {
         decision?;
-        let category = workflow
-            .status(&to)
-            .map_or(current.category, |s| s.category);
-        changes.push(FieldChange::new("status", &current.status, &to));
-        if category != current.category {
-            changes.push(FieldChange::new("category", &current.category, &category));
-        }
-        next.status = to;
-        next.category = category;
+        enter_status(&mut next, workflow, to, &mut changes);
     }
 
     if changes.is_empty() {
@@ -680,6 +672,24 @@ pub fn message_queued(
     let message = serde_json::json!({ "template": template, "recipient": recipient });
     let changes = vec![FieldChange::new("message", &Value::Null, &message)];
     event(p, request, EventKind::MessageQueued, changes, now)
+}
+
+/// Moves `next` into status `to` of `workflow` (its category follows) and records the
+/// move in `changes`: `status`, and `category` when it changed. The move was judged (or,
+/// for a move the items cause, found in the workflow) by the caller.
+pub(crate) fn enter_status(
+    next: &mut Request,
+    workflow: &Workflow,
+    to: StatusKey,
+    changes: &mut Vec<FieldChange>,
+) {
+    let category = workflow.status(&to).map_or(next.category, |s| s.category);
+    changes.push(FieldChange::new("status", &next.status, &to));
+    if category != next.category {
+        changes.push(FieldChange::new("category", &next.category, &category));
+    }
+    next.status = to;
+    next.category = category;
 }
 
 fn check_live(current: &Request, expected_version: Option<i64>) -> Result<(), DomainError> {

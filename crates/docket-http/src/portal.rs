@@ -163,7 +163,7 @@ async fn page(
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
-    let items = match crate::portal_items::rows(&state, &link, &r).await {
+    let items = match crate::portal_items::rows(&state, &r).await {
         Ok(items) => items,
         Err(e) => return crate::desk::page::api_error_page(e),
     };

@@ -11,7 +11,6 @@ use axum::response::Response;
 use axum::Form;
 use docket_domain::ids::ItemId;
 use docket_domain::item::{AnswerType, Item, ItemAction, ItemKind, ItemState};
-use docket_domain::link::PublicLink;
 use docket_domain::request::Request;
 use docket_domain::DomainError;
 use serde_json::Value;
@@ -94,11 +93,7 @@ fn portal_item(item: &Item, names: &dyn Fn(&docket_domain::ids::FileId) -> Strin
 }
 
 /// The request's items as the portal shows them.
-pub async fn rows(
-    state: &AppState,
-    _link: &PublicLink,
-    r: &Request,
-) -> Result<Vec<PortalItem>, ApiError> {
+pub async fn rows(state: &AppState, r: &Request) -> Result<Vec<PortalItem>, ApiError> {
     let list = state.store().list_items(r.workspace_id, r.id).await?;
     if list.is_empty() {
         return Ok(Vec::new());
@@ -165,7 +160,7 @@ pub async fn answer(
             answer: Some(answer),
             files: Vec::new(),
         };
-        items::answer_as_recipient(&state, &link, action, Vec::new()).await?;
+        items::answer_as_recipient(&state, &link, action).await?;
         Ok::<_, ApiError>(())
     }
     .await;

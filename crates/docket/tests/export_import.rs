@@ -10,6 +10,7 @@ use docket_domain::access::Role;
 use docket_domain::email::Template;
 use docket_domain::event::{Actor, EventKind};
 use docket_domain::file::{FilePolicy, Uploader, Visibility};
+use docket_domain::item::{plan_items, ItemAction, ItemActor, Verdict};
 use docket_domain::link::{LinkId, LinkMode};
 use docket_domain::now;
 use docket_domain::request::{plan_create, plan_delete, NewRequest, RequestPatch, TypeKey};
@@ -140,6 +141,40 @@ async fn populate(store: &dyn Store) {
             } else {
                 file_request(store, &p, input).await
             };
+            if i == 2 {
+                // Requested items: one answered and rejected, its submission kept.
+                let item = docket_domain::ids::ItemId::new();
+                let input: docket_domain::item::ItemInput = serde_json::from_value(
+                    serde_json::json!({"kind": "question", "label": "Employer", "required": true, "answer_type": {"type": "text"}}),
+                )
+                .expect("an item");
+                let actions = [
+                    ItemAction::Add { id: item, input },
+                    ItemAction::Submit {
+                        item,
+                        answer: Some(serde_json::json!("ACME")),
+                        files: Vec::new(),
+                    },
+                    ItemAction::Review {
+                        item,
+                        verdict: Verdict::Reject("the full legal name".into()),
+                    },
+                ];
+                for action in actions {
+                    let q = p.clone();
+                    store
+                        .change_items(
+                            s.id(),
+                            r.id,
+                            Vec::new(),
+                            Box::new(move |r, t, items| {
+                                plan_items(ItemActor::Staff(&q), r, t, items, action, None, now())
+                            }),
+                        )
+                        .await
+                        .expect("an item change");
+                }
+            }
             if i % 6 == 0 {
                 let link = store
                     .insert_link(
@@ -352,6 +387,15 @@ async fn export_and_import_round_trip_between_backends() {
     );
     assert_eq!(kinds(&second), counts);
     let first = std::fs::read_to_string(&first).unwrap();
+    let with_items: Vec<&str> = first
+        .lines()
+        .filter(|l| l.contains("\"submissions\":[") && l.contains("the full legal name"))
+        .collect();
+    assert_eq!(
+        with_items.len(),
+        2,
+        "each workspace's request with an item, with its submission"
+    );
     same(
         &std::fs::read_to_string(&second).unwrap(),
         &first,

@@ -455,18 +455,9 @@ fn follow(
     if *to == next.status || !workflow.has_move(&next.status, to) {
         return None;
     }
-    let status = workflow.status(to)?;
-    let mut changes = vec![FieldChange::new("status", &next.status, to)];
-    if status.category != next.category {
-        changes.push(FieldChange::new(
-            "category",
-            &next.category,
-            &status.category,
-        ));
-    }
+    let mut changes = Vec::new();
+    crate::request::enter_status(next, workflow, to.clone(), &mut changes);
     changes.push(FieldChange::new("cause", &Value::Null, &cause.as_str()));
-    next.status = to.clone();
-    next.category = status.category;
     Some(Event {
         id: EventId::new(),
         seq: 0,

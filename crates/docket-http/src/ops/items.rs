@@ -121,13 +121,12 @@ pub async fn change(
     })
 }
 
-/// Applies `action` (an answer) to the items of `link`'s request as its recipient;
-/// `files` as for [`change`].
+/// Applies `action` (an answer) to the items of `link`'s request as its recipient (files
+/// come through [`upload`]).
 pub async fn answer_as_recipient(
     state: &AppState,
     link: &PublicLink,
     action: ItemAction,
-    files: Vec<FileRecord>,
 ) -> Result<Changed, ApiError> {
     let holder = link.clone();
     let now = docket_domain::now();
@@ -136,7 +135,7 @@ pub async fn answer_as_recipient(
         .change_items(
             link.workspace_id,
             link.request_id,
-            files,
+            Vec::new(),
             Box::new(move |current, rtype, items| {
                 plan_items(
                     ItemActor::Recipient(&holder),
