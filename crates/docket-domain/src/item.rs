@@ -569,6 +569,12 @@ impl Item {
         }
     }
 
+    /// A required item the recipient still has to answer: nothing sent yet, or what was
+    /// sent was rejected.
+    pub fn needs_answer(&self) -> bool {
+        self.spec.required && matches!(self.state, Some(ItemState::Missing | ItemState::Rejected))
+    }
+
     /// The strong entity tag of this version of the item.
     pub fn etag(&self) -> String {
         format!("\"{}-{}\"", self.id.0.simple(), self.version)

@@ -322,10 +322,12 @@ pub fn recipient_target(workflow: &Workflow, current: &Request) -> Option<Status
         .map(|s| s.key.clone())
 }
 
-/// Plans the recipient completing the request through `link`: the move the workflow gives
-/// the recipient from the current status ([`recipient_target`]). A link that accepts
-/// nothing says why first; a workflow with no such move is
-/// `Conflict { code: "no_recipient_transition" }`.
+/// Plans the recipient completing the request through `link` ("Send for review" where the
+/// request asks for items): the move the workflow gives the recipient from the current
+/// status ([`recipient_target`]). A link that accepts nothing says why first; a required
+/// item without an answer (or with a rejected one) is `Conflict { code:
+/// "items_unanswered" }`; a workflow with no such move is `Conflict { code:
+/// "no_recipient_transition" }`.
 pub fn plan_link_completion(
     link: &PublicLink,
     current: &Request,
@@ -333,6 +335,12 @@ pub fn plan_link_completion(
     now: Timestamp,
 ) -> Result<(crate::request::Planned, PublicLink), DomainError> {
     link.check_usable(current, now)?;
+    if current.items.is_incomplete() {
+        return Err(DomainError::Conflict {
+            code: "items_unanswered",
+            message: "answer every required item before sending the request for review".into(),
+        });
+    }
     let to = recipient_target(workflow, current).ok_or_else(|| DomainError::Conflict {
         code: "no_recipient_transition",
         message: "this request cannot be completed from a link; the sender will close it".into(),
@@ -442,6 +450,35 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn completing_waits_for_every_required_item() {
+        let now = crate::now();
+        let mut r = request("pending", Category::Open);
+        r.items = crate::item::ItemProgress {
+            total: 2,
+            required: 2,
+            submitted: 1,
+            required_answered: 1,
+            ..Default::default()
+        };
+        let link = PublicLink::new(&r, LinkMode::MultiUse, None, now);
+        let err = plan_link_completion(&link, &r, &Workflow::gipper(), now).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DomainError::Conflict {
+                    code: "items_unanswered",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        r.items.submitted = 2;
+        r.items.required_answered = 2;
+        let (done, _) = plan_link_completion(&link, &r, &Workflow::gipper(), now).unwrap();
+        assert_eq!(done.request.status.as_str(), "completed");
     }
 
     #[test]

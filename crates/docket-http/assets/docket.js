@@ -26,7 +26,7 @@
       send(Array.prototype.slice.call(input.files));
     });
     function send(files) {
-      var pending = files.length, failed = false;
+      var pending = files.length, failed = false, sent = [];
       files.forEach(function (file) {
         var item = document.createElement("li");
         var label = document.createElement("span");
@@ -55,12 +55,67 @@
             item.className = "flash error";
           } else {
             bar.value = 100;
+            try { sent = sent.concat(JSON.parse(xhr.responseText).files); } catch (_) { sent.push(file.name); }
           }
-          if (--pending === 0 && !failed) window.location.reload();
+          if (--pending === 0 && !failed) confirmSent(form.getAttribute("data-done") || "Uploaded", sent);
         });
         xhr.addEventListener("error", function () { failed = true; label.textContent = file.name + ": network error"; pending--; });
         xhr.send(data);
       });
     }
+  });
+})();
+
+// After an upload the page comes back saying what was received, by name.
+function confirmSent(verb, names) {
+  "use strict";
+  var url = new URL(window.location.href);
+  url.searchParams.delete("error");
+  url.searchParams.set("notice", verb + ": " + names.join(", ") + ".");
+  window.location.href = url.toString();
+}
+
+// Answers on the portal (`form[data-autosave]`) are saved as the recipient types (after a
+// pause) and when they leave a field; the item's state and "Send for review" follow.
+// Without JavaScript each form posts with its button.
+(function () {
+  "use strict";
+  if (!window.fetch || !window.URLSearchParams) return;
+  document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+    var status = form.querySelector(".saved");
+    var card = form.closest("[id^=item-]");
+    var timer = null, last = new URLSearchParams(new FormData(form)).toString();
+    function save() {
+      clearTimeout(timer);
+      var body = new URLSearchParams(new FormData(form)).toString();
+      if (body === last) return;
+      last = body;
+      if (status) status.textContent = "Saving…";
+      fetch(form.action, {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: body
+      }).then(function (res) {
+        return res.json().then(function (json) { return { ok: res.ok, json: json }; });
+      }).then(function (r) {
+        if (!r.ok) {
+          last = null;
+          if (status) status.textContent = (r.json.error && r.json.error.details && r.json.error.details[0] && r.json.error.details[0].message) || (r.json.error && r.json.error.message) || "Not saved";
+          return;
+        }
+        if (status) status.textContent = "Saved";
+        var state = card && card.querySelector(".item-state");
+        if (state) { state.setAttribute("data-state", r.json.state_key); state.innerHTML = ""; var b = document.createElement("strong"); b.textContent = r.json.state; state.appendChild(b); }
+        var missing = document.getElementById("missing"), ready = document.getElementById("ready"), button = document.getElementById("complete");
+        if (missing && ready && button) {
+          var none = r.json.missing.length === 0;
+          missing.hidden = none; ready.hidden = !none; button.disabled = !none;
+          missing.querySelector("span").textContent = r.json.missing.join(", ");
+        }
+      }).catch(function () { last = null; if (status) status.textContent = "Not saved: no connection"; });
+    }
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 800); });
+    form.addEventListener("change", save);
+    form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
   });
 })();

@@ -67,6 +67,47 @@ struct PortalPage {
     one_time: bool,
     /// The requested items, in order.
     items: Vec<crate::portal_items::PortalItem>,
+    /// The labels of the required items still to answer before "Send for review".
+    missing: Vec<String>,
+    /// The recipient already completed the request through this (multi-use) link.
+    completed_before: bool,
+    asking: Asking,
+}
+
+/// Who is asking, shown on every portal page: the workspace and the requester.
+#[derive(Default)]
+pub struct Asking {
+    pub workspace: String,
+    /// The requester's name; empty for a request filed by a token or the system.
+    pub requester: String,
+}
+
+impl Asking {
+    /// Who asks for `r` (empty parts where the store has nothing to say).
+    pub async fn of(state: &AppState, r: &Request) -> Self {
+        let workspace = match state.store().get_workspace(r.workspace_id).await {
+            Ok(Some(w)) => w.name,
+            _ => String::new(),
+        };
+        let requester = match r.requester_id {
+            Some(id) => match state.store().get_member(r.workspace_id, id).await {
+                Ok(Some(m)) => m.name,
+                _ => String::new(),
+            },
+            None => String::new(),
+        };
+        Self {
+            workspace,
+            requester,
+        }
+    }
+
+    /// Who asks through `token`'s link, if it names one.
+    async fn of_token(state: &AppState, token: &str) -> Option<Self> {
+        let token = LinkToken::parse(token)?;
+        let (_, r) = state.store().link_by_token(&token).await.ok()??;
+        Some(Self::of(state, &r).await)
+    }
 }
 
 #[derive(Template)]
@@ -74,10 +115,12 @@ struct PortalPage {
 struct ClosedPage {
     heading: &'static str,
     message: &'static str,
+    asking: Asking,
 }
 
-/// A link that accepts nothing, as a page: why, and what the recipient can do.
-fn closed(e: &DomainError) -> Response {
+/// A link that accepts nothing, as a page: why, who was asking, and what the recipient can
+/// do.
+fn closed(e: &DomainError, asking: Option<Asking>) -> Response {
     let (status, heading, message) = match e {
         DomainError::Conflict { code, .. } if *code == refusal::EXPIRED => (
             StatusCode::GONE,
@@ -105,7 +148,11 @@ fn closed(e: &DomainError) -> Response {
             "Check that the address was copied whole. Links are 16 letters and digits after /p/.",
         ),
     };
-    let page = ClosedPage { heading, message };
+    let page = ClosedPage {
+        heading,
+        message,
+        asking: asking.unwrap_or_default(),
+    };
     match page.render() {
         Ok(html) => (status, axum::response::Html(html)).into_response(),
         Err(_) => error_page(status, message),
@@ -114,7 +161,7 @@ fn closed(e: &DomainError) -> Response {
 
 /// The link and its request, if the link accepts a use now; otherwise the closed page.
 pub async fn open_link(state: &AppState, token: &str) -> Result<(PublicLink, Request), Response> {
-    let missing = || closed(&DomainError::NotFound("link"));
+    let missing = || closed(&DomainError::NotFound("link"), None);
     let token = LinkToken::parse(token).ok_or_else(missing)?;
     let (link, request) = state
         .store()
@@ -122,8 +169,9 @@ pub async fn open_link(state: &AppState, token: &str) -> Result<(PublicLink, Req
         .await
         .map_err(|e| crate::desk::page::api_error_page(e.into()))?
         .ok_or_else(missing)?;
-    link.check_usable(&request, docket_domain::now())
-        .map_err(|e| closed(&e))?;
+    if let Err(e) = link.check_usable(&request, docket_domain::now()) {
+        return Err(closed(&e, Some(Asking::of(state, &request).await)));
+    }
     Ok((link, request))
 }
 
@@ -142,7 +190,7 @@ async fn page(
         .await
     {
         Ok(Some(t)) => t,
-        Ok(None) => return closed(&DomainError::NotFound("link")),
+        Ok(None) => return closed(&DomainError::NotFound("link"), None),
         Err(e) => return crate::desk::page::api_error_page(e.into()),
     };
     let complete_label = recipient_target(&rtype.workflow, &r).map(|to| {
@@ -167,7 +215,15 @@ async fn page(
         Ok(items) => items,
         Err(e) => return crate::desk::page::api_error_page(e),
     };
+    let missing = items
+        .iter()
+        .filter(|i| i.needs_answer)
+        .map(|i| i.label.clone())
+        .collect();
     let page = PortalPage {
+        missing,
+        completed_before: link.used_count > 0,
+        asking: Asking::of(&state, &r).await,
         token: link.token.as_str().to_owned(),
         flash,
         title: r.title.clone(),
@@ -185,7 +241,11 @@ async fn page(
 
 /// Back to the portal page with the outcome; a refusal of the link itself shows the
 /// closed page instead.
-pub(crate) fn back(token: &str, outcome: Result<&str, ApiError>) -> Response {
+pub(crate) async fn back(
+    state: &AppState,
+    token: &str,
+    outcome: Result<&str, ApiError>,
+) -> Response {
     match outcome {
         Err(ApiError::Domain(e @ DomainError::Conflict { code, .. }))
             if [
@@ -196,10 +256,10 @@ pub(crate) fn back(token: &str, outcome: Result<&str, ApiError>) -> Response {
             ]
             .contains(&code) =>
         {
-            closed(&e)
+            closed(&e, Asking::of_token(state, token).await)
         }
         Err(ApiError::Domain(DomainError::NotFound("link"))) => {
-            closed(&DomainError::NotFound("link"))
+            closed(&DomainError::NotFound("link"), None)
         }
         outcome => crate::desk::page::back(&format!("/p/{token}"), outcome.map(str::to_owned)),
     }
@@ -230,13 +290,13 @@ async fn note(
         .await
         .map(|_| "Your note was sent.")
         .map_err(ApiError::from);
-    back(&token, outcome)
+    back(&state, &token, outcome).await
 }
 
 async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let parsed = match LinkToken::parse(&token) {
         Some(t) => t,
-        None => return closed(&DomainError::NotFound("link")),
+        None => return closed(&DomainError::NotFound("link"), None),
     };
     let now = docket_domain::now();
     let outcome = state
@@ -254,7 +314,22 @@ async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> R
         Ok((link, _, _)) if link.mode == docket_domain::link::LinkMode::OneTime => {
             Redirect::to(&format!("/p/{token}")).into_response()
         }
-        Ok(_) => back(&token, Ok("Thank you: the request is marked complete.")),
-        Err(e) => back(&token, Err(e)),
+        Ok((_, r, _)) if r.items.total > 0 => {
+            back(
+                &state,
+                &token,
+                Ok("Thank you: your answers were sent for review."),
+            )
+            .await
+        }
+        Ok(_) => {
+            back(
+                &state,
+                &token,
+                Ok("Thank you: the request is marked complete."),
+            )
+            .await
+        }
+        Err(e) => back(&state, &token, Err(e)).await,
     }
 }

@@ -61,7 +61,8 @@ pub async fn upload(
             declared_size: None,
         },
     )
-    .await;
+    .await
+    .map(|stored| crate::desk::files::names_of(&stored));
     upload_answer(&headers, &format!("/p/{token}"), outcome)
 }
 

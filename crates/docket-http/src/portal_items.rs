@@ -7,8 +7,9 @@ use crate::ops::items::{self, Uploader};
 use crate::portal::{back, open_link};
 use crate::state::AppState;
 use axum::extract::{Multipart, Path, State};
-use axum::response::Response;
-use axum::Form;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
 use docket_domain::ids::ItemId;
 use docket_domain::item::{AnswerType, Item, ItemAction, ItemKind, ItemState};
 use docket_domain::request::Request;
@@ -37,9 +38,12 @@ pub struct PortalItem {
     pub answer: String,
     /// The names of the item's current files.
     pub files: Vec<String>,
+    /// Required, and nothing (accepted) sent yet: "Send for review" waits for it.
+    pub needs_answer: bool,
 }
 
-fn answer_text(v: &Option<Value>) -> String {
+/// An answer as text: a list joined with commas, nothing for no answer.
+pub(crate) fn answer_text(v: &Option<Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -89,6 +93,7 @@ fn portal_item(item: &Item, names: &dyn Fn(&docket_domain::ids::FileId) -> Strin
         options,
         answer: answer_text(&item.answer),
         files: item.files.iter().map(names).collect(),
+        needs_answer: item.needs_answer(),
     }
 }
 
@@ -130,10 +135,13 @@ fn typed_answer(kind: Option<&AnswerType>, values: Vec<String>) -> Value {
     }
 }
 
-/// `POST /p/{token}/items/{item_id}`: the recipient's answer to one question.
+/// `POST /p/{token}/items/{item_id}`: the recipient's answer to one question. The page's
+/// script saves as the recipient types and asks for JSON: the item's state in words and
+/// the required items still missing, so the page follows without a reload.
 pub async fn answer(
     State(state): State<AppState>,
     Path((token, item)): Path<(String, String)>,
+    headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let (link, r) = match open_link(&state, &token).await {
@@ -160,11 +168,30 @@ pub async fn answer(
             answer: Some(answer),
             files: Vec::new(),
         };
-        items::answer_as_recipient(&state, &link, action).await?;
-        Ok::<_, ApiError>(())
+        let changed = items::answer_as_recipient(&state, &link, action).await?;
+        Ok::<_, ApiError>((item, changed))
     }
     .await;
-    back(&token, outcome.map(|_| "Your answer was saved."))
+    if crate::desk::files::wants_json(&headers) {
+        return match outcome {
+            Ok((item, changed)) => {
+                let saved = changed
+                    .item(item)
+                    .map(|i| portal_item(i, &|_| String::new()));
+                match saved {
+                    Ok(saved) => Json(serde_json::json!({
+                        "state": saved.state,
+                        "state_key": saved.state_key,
+                        "missing": changed.items.iter().filter(|i| i.needs_answer()).map(|i| i.spec.label.as_str()).collect::<Vec<_>>(),
+                    }))
+                    .into_response(),
+                    Err(e) => e.into_response(),
+                }
+            }
+            Err(e) => e.into_response(),
+        };
+    }
+    back(&state, &token, outcome.map(|_| "Your answer was saved.")).await
 }
 
 /// `POST /p/{token}/items/{item_id}/files`: files for one document item, each stored and
@@ -210,5 +237,5 @@ pub async fn upload(
         Ok(_) => Ok("Your files were sent."),
         Err(e) => Err(e),
     };
-    back(&token, message)
+    back(&state, &token, message).await
 }

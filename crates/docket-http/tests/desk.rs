@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::web::{desk_member, set_password, Browser};
+use common::web::{self, desk_member, set_password, Browser};
 use common::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -136,6 +136,84 @@ backend_tests! {
         assert_eq!(list.html.matches("class=\"muted progress\"").count(), 1, "only the request with items");
         let board = b.get("/desk/board").await;
         assert!(board.html.contains("0/2 approved · 1 to review"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn items_are_reviewed_and_sent_back_from_the_request_page() {
+        let app = spawn_app().await;
+        let b = owner_browser(&app).await;
+        let made = app.create_request(OWNER_TOKEN, json!({ "title": "Tax documents" })).await;
+        let (id, number) = (made["id"].as_str().unwrap().to_owned(), made["number"].as_i64().unwrap());
+        let items = format!("/api/v1/requests/{id}/items");
+        let add = |body: Value| {
+            let (app, items) = (&app, &items);
+            async move { app.post(OWNER_TOKEN, items, body).await.expect(201, "").body["id"].as_str().unwrap().to_owned() }
+        };
+        let question = add(json!({"kind": "question", "label": "Employer", "required": true, "answer_type": {"type": "text"}})).await;
+        let document = add(json!({"kind": "document", "label": "Payslip", "required": true})).await;
+        app.post(OWNER_TOKEN, &format!("{items}/{question}/answer"), json!({"answer": "ACME Ltd"})).await.expect(200, "");
+        let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+        app.send(
+            app.request(reqwest::Method::POST, &format!("{items}/{document}/files?name=payslip.pdf"), Some(OWNER_TOKEN))
+                .header("content-type", "application/octet-stream")
+                .body(pdf.clone()),
+        )
+        .await
+        .expect(200, "");
+
+        let path = format!("/desk/requests/{number}");
+        let page = b.get(&path).await;
+        assert!(page.html.contains("Requested items"), "{}", page.html);
+        assert!(page.html.contains("ACME Ltd") && page.html.contains("payslip.pdf"));
+        assert_eq!(page.html.matches("data-review=\"approve\"").count(), 2);
+        let etag = |html: &str, item: &str| -> String {
+            let at = html.find(&format!("/items/{item}/review")).expect("a review form");
+            let rest = &html[at..];
+            let marker = "name=\"etag\" value=\""; let v = &rest[rest.find(marker).unwrap() + marker.len()..];
+            web::unescape(&v[..v.find('"').unwrap()])
+        };
+        let review = |item: &str| format!("{path}/items/{item}/review");
+        let approved = b.post(&review(&question), &[("csrf", &page.csrf()), ("etag", &etag(&page.html, &question)), ("verdict", "approve")]).await;
+        let loc = approved.location.unwrap(); assert!(loc.contains("notice="), "{loc}");
+        // A rejection needs a reason, and a decision on a stale item is refused.
+        let stale_etag = etag(&page.html, &document);
+        let no_reason = b.post(&review(&document), &[("csrf", &page.csrf()), ("etag", &stale_etag), ("verdict", "reject"), ("reason", " ")]).await;
+        assert!(no_reason.location.unwrap().contains("error="));
+        let rejected = b.post(&review(&document), &[("csrf", &page.csrf()), ("etag", &stale_etag), ("verdict", "reject"), ("reason", "The scan is blurry")]).await;
+        assert!(rejected.location.unwrap().contains("notice="));
+        let stale = b.post(&review(&document), &[("csrf", &page.csrf()), ("etag", &stale_etag), ("verdict", "approve")]).await;
+        assert!(stale.location.unwrap().contains("This+item+changed"), "a stale review is refused");
+        let doc = app.get(OWNER_TOKEN, &format!("{items}/{document}")).await.expect(200, "");
+        assert_eq!(doc.body["state"], "rejected");
+        assert_eq!(doc.body["reason"], "The scan is blurry");
+
+        let page = b.get(&path).await;
+        assert!(page.html.contains("Needs changes: The scan is blurry"), "{}", page.html);
+        assert!(page.html.contains("id=\"send-back\""));
+        let sent = b.post(&format!("{path}/send-back"), &[("csrf", &page.csrf())]).await;
+        assert!(sent.location.unwrap().contains("Sent+back"));
+        let timeline = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/timeline")).await.expect(200, "");
+        assert!(timeline.body["items"].as_array().unwrap().iter().any(|e| e["kind"] == "request.sent_back"));
+
+        // Staff upload onto the item on the recipient's behalf; its history lists both.
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", page.csrf())
+            .part("file", reqwest::multipart::Part::bytes(pdf).file_name("payslip-clear.pdf"));
+        let uploaded = b.post_multipart(&format!("{path}/items/{document}/files"), form).await;
+        assert!(uploaded.location.as_deref().unwrap_or_default().contains("payslip-clear.pdf+uploaded"), "{:?}", uploaded.location);
+        let doc = app.get(OWNER_TOKEN, &format!("{items}/{document}")).await.expect(200, "");
+        assert_eq!((doc.body["state"].as_str(), doc.body["submissions"].as_u64()), (Some("submitted"), Some(2)));
+        let page = b.get(&path).await;
+        assert!(page.html.contains("History (2)"), "{}", page.html);
+        assert!(page.html.contains("payslip.pdf") && page.html.contains("payslip-clear.pdf"));
+        // Without a session's CSRF token the upload stores nothing.
+        let forged = reqwest::multipart::Form::new()
+            .text("csrf", "forged")
+            .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4\n".to_vec()).file_name("x.pdf"));
+        let refused = b.post_multipart(&format!("{path}/items/{document}/files"), forged).await;
+        assert!(refused.location.as_deref().unwrap_or_default().contains("error="));
+        let doc = app.get(OWNER_TOKEN, &format!("{items}/{document}")).await.expect(200, "");
+        assert_eq!(doc.body["submissions"], 2);
     }
 
     #[tokio::test(flavor = "multi_thread")]

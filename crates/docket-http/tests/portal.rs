@@ -323,3 +323,78 @@ backend_tests! {
         assert_eq!(listed.body["items"][1]["submissions"], 1);
     }
 }
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn send_for_review_waits_for_every_required_item_and_every_page_says_who_asks() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let (r, link) = asked(&app, "multi_use").await;
+        let id = r["id"].as_str().unwrap();
+        let items = format!("/api/v1/requests/{id}/items");
+        let question = app
+            .post(OWNER_TOKEN, &items, json!({"kind": "question", "label": "Employer", "required": true, "answer_type": {"type": "text"}}))
+            .await
+            .expect(201, "")
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post(OWNER_TOKEN, &items, json!({"kind": "question", "label": "Notes", "answer_type": {"type": "long_text"}}))
+            .await
+            .expect(201, "");
+        let b = Browser::new(&app);
+        let path = format!("/p/{}", token(&link));
+        let page = b.get(&path).await;
+        assert_eq!(page.text_of("asking").as_deref(), Some("Owner of Default is asking you for something"));
+        assert!(page.html.contains("Send for review"));
+        assert!(page.html.contains("id=\"complete\" disabled"), "{}", page.html);
+        assert!(page.html.contains("Still needed before you can send this for review: <span>Employer</span>"));
+        // Sending anyway is refused: the rule is the domain's, not the button's.
+        let early = b.post(&format!("{path}/complete"), &[]).await;
+        assert!(early.location.unwrap().contains("error="));
+        assert_eq!(app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}")).await.ok().body["status"], "asked");
+
+        // The page's script saves as the recipient types and asks for JSON back.
+        let saved = app
+            .send(
+                app.request(reqwest::Method::POST, &format!("{path}/items/{question}"), None)
+                    .header("accept", "application/json")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("answer=ACME+Ltd"),
+            )
+            .await
+            .expect(200, "");
+        assert_eq!(saved.body["state_key"], "submitted");
+        assert_eq!(saved.body["state"], "Sent, waiting for review");
+        assert_eq!(saved.body["missing"], json!([]));
+        let refused = app
+            .send(
+                app.request(reqwest::Method::POST, &format!("{path}/items/{question}"), None)
+                    .header("accept", "application/json")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("answer="),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let page = b.get(&path).await;
+        assert!(page.html.contains("<button type=\"submit\" id=\"complete\">Send for review</button>"), "{}", page.html);
+        let done = b.post(&format!("{path}/complete"), &[]).await;
+        assert!(done.location.unwrap().contains("sent+for+review"));
+        assert_eq!(app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}")).await.ok().body["status"], "received");
+        // A completed multi-use link says so, once, and not that the sender will close it.
+        let after = b.get(&path).await;
+        assert!(after.text_of("completed").unwrap().starts_with("Thank you: you have sent this request on."));
+        assert!(!after.html.contains("The sender will close"), "{}", after.html);
+
+        // The closed page still says who was asking.
+        app.send(app.request(reqwest::Method::DELETE, &format!("/api/v1/requests/{id}/links/{}", link["id"].as_str().unwrap()), Some(OWNER_TOKEN))).await.ok();
+        let closed = b.get(&path).await;
+        assert_eq!(closed.status, StatusCode::GONE);
+        assert_eq!(closed.text_of("asking").as_deref(), Some("Asked by Owner of Default"));
+        let note = b.post(&format!("{path}/notes"), &[("body", "late")]).await;
+        assert_eq!(note.status, StatusCode::GONE);
+        assert!(note.html.contains("Asked by Owner of Default"));
+    }
+}

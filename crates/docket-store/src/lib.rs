@@ -385,6 +385,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     async fn list_workspaces(&self) -> Result<Vec<Workspace>>;
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
+    async fn get_workspace(&self, ws: WorkspaceId) -> Result<Option<Workspace>>;
 
     // Members.
     /// Adds a member; `Conflict { code: "email_taken" }` if the email is in the workspace.

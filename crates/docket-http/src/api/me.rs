@@ -32,10 +32,8 @@ pub struct Me {
 pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Me>, ApiError> {
     let store = state.store();
     let workspace = store
-        .list_workspaces()
+        .get_workspace(p.workspace_id)
         .await?
-        .into_iter()
-        .find(|w| w.id == p.workspace_id)
         .ok_or(DomainError::NotFound("workspace"))?;
     let member = match p.member_id() {
         Some(id) => store.get_member(p.workspace_id, id).await?,

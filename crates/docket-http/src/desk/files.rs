@@ -104,29 +104,37 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json"))
 }
 
-/// The answer to an upload form: JSON for the script, a redirect with a flash otherwise.
+/// The answer to an upload form (`outcome`: the names of the files stored): JSON for the
+/// script, which confirms them by name, a redirect with a flash otherwise.
 pub fn upload_answer(
     headers: &HeaderMap,
     page: &str,
-    outcome: Result<Vec<FileRecord>, ApiError>,
+    outcome: Result<Vec<String>, ApiError>,
 ) -> Response {
     if wants_json(headers) {
         return match outcome {
             Ok(files) => (
                 StatusCode::CREATED,
-                Json(serde_json::json!({ "files": files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>() })),
+                Json(serde_json::json!({ "files": files })),
             )
                 .into_response(),
             Err(e) => e.into_response(),
         };
     }
-    back(
-        page,
-        outcome.map(|files| match files.len() {
-            1 => format!("{} uploaded.", files[0].name),
-            n => format!("{n} files uploaded."),
-        }),
-    )
+    back(page, outcome.map(|files| uploaded_notice(&files)))
+}
+
+/// "a.pdf uploaded." or "3 files uploaded: a.pdf, b.pdf, c.pdf."
+pub fn uploaded_notice(names: &[String]) -> String {
+    match names {
+        [one] => format!("{one} uploaded."),
+        many => format!("{} files uploaded: {}.", many.len(), many.join(", ")),
+    }
+}
+
+/// The names of `files`, as an upload's answer lists them.
+pub fn names_of(files: &[FileRecord]) -> Vec<String> {
+    files.iter().map(|f| f.name.as_str().to_owned()).collect()
 }
 
 /// Reads a multipart form and stores each `file` part with `upload` as its description.
@@ -198,7 +206,7 @@ pub async fn upload(
         // Both are set by fields that precede the files in the form.
         let csrf_ok = AtomicBool::new(false);
         let shared = AtomicBool::new(false);
-        receive_form(
+        let stored = receive_form(
             &state,
             form,
             |field, value| match field {
@@ -229,7 +237,8 @@ pub async fn upload(
                 declared_size: None,
             },
         )
-        .await
+        .await?;
+        Ok(names_of(&stored))
     }
     .await;
     upload_answer(&headers, &page, outcome)

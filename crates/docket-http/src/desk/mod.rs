@@ -20,6 +20,7 @@ pub mod chart;
 pub mod dashboard;
 pub mod directory;
 pub mod files;
+pub mod items;
 pub mod login;
 pub mod page;
 pub mod requests;
@@ -56,6 +57,15 @@ pub fn router() -> Router<AppState> {
             "/desk/requests/{number}/files",
             post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route(
+            "/desk/requests/{number}/items/{item_id}/review",
+            post(items::review),
+        )
+        .route(
+            "/desk/requests/{number}/items/{item_id}/files",
+            post(items::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/desk/requests/{number}/send-back", post(items::send_back))
         .route("/desk/files/{id}", get(files::download))
         .route(
             "/desk/requests/{number}/links/{link}/revoke",

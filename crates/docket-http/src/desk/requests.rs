@@ -429,10 +429,17 @@ struct RequestPage {
     timeline: Vec<Entry>,
     links: Vec<LinkRow>,
     files: Vec<super::files::FileRow>,
+    items: Vec<super::items::DeskItem>,
+    /// Some item is rejected: the page offers "Send back to the recipient".
+    may_send_back: bool,
     may_edit: bool,
 }
 
-async fn by_number(state: &AppState, user: &DeskUser, number: i64) -> Result<Request, ApiError> {
+pub(super) async fn by_number(
+    state: &AppState,
+    user: &DeskUser,
+    number: i64,
+) -> Result<Request, ApiError> {
     user.principal.require(Scope::RequestsRead)?;
     crate::ops::reads::request_by_number(state, &user.principal, number)
         .await?
@@ -512,7 +519,10 @@ async fn request_inner(
     let may_edit = user.principal.has(Scope::RequestsManage)
         || (me.is_some() && (r.requester_id == me || r.assignee_id == me));
     let files = super::files::rows(state, user, &r).await?;
+    let items = super::items::rows(state, user, &dir, &r).await?;
     Ok(render(&RequestPage {
+        may_send_back: may_edit && items.iter().any(|i| i.state_key == "rejected"),
+        items,
         nav: Nav::new(user, "requests"),
         flash,
         etag: r.etag(),

@@ -34,6 +34,17 @@ pub async fn workspace_creation_stores_general_type_owner_and_token(store: Arc<d
             .expect("by slug"),
         None
     );
+    assert_eq!(
+        store.get_workspace(ws).await.expect("by id"),
+        Some(s.workspace.clone())
+    );
+    assert_eq!(
+        store
+            .get_workspace(docket_domain::ids::WorkspaceId::new())
+            .await
+            .expect("by id"),
+        None
+    );
 
     let types = store
         .list_request_types(ws)

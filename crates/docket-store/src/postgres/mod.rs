@@ -173,6 +173,10 @@ impl Store for PgStore {
         workspaces::workspace_by_slug(&self.pool, slug).await
     }
 
+    async fn get_workspace(&self, ws: WorkspaceId) -> Result<Option<Workspace>> {
+        workspaces::get_workspace(&self.pool, ws).await
+    }
+
     // Members.
     async fn insert_member(&self, member: Member) -> Result<Member> {
         members::insert_member(&mut *self.pool.acquire().await?, member).await

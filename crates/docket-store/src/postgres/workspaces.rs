@@ -6,6 +6,7 @@ use super::members::{insert_member_row, insert_token_row};
 use super::rows::{micros, workspace_from_row, WORKSPACE_COLUMNS};
 use super::types::insert_request_type_row;
 use crate::Result;
+use docket_domain::ids::WorkspaceId;
 use docket_domain::member::Member;
 use docket_domain::request::RequestType;
 use docket_domain::token::Token;
@@ -54,6 +55,17 @@ pub(super) async fn workspace_by_slug(pool: &PgPool, slug: &str) -> Result<Optio
         "select {WORKSPACE_COLUMNS} from workspaces where slug = $1"
     ))
     .bind(slug)
+    .fetch_optional(pool)
+    .await?
+    .map(|r| workspace_from_row(&r))
+    .transpose()
+}
+
+pub(super) async fn get_workspace(pool: &PgPool, ws: WorkspaceId) -> Result<Option<Workspace>> {
+    sqlx::query(&format!(
+        "select {WORKSPACE_COLUMNS} from workspaces where id = $1"
+    ))
+    .bind(ws.0)
     .fetch_optional(pool)
     .await?
     .map(|r| workspace_from_row(&r))

@@ -168,6 +168,10 @@ impl Store for SqliteStore {
         self.read(|c| workspaces::workspace_by_slug(c, slug))
     }
 
+    async fn get_workspace(&self, ws: WorkspaceId) -> Result<Option<Workspace>> {
+        self.read(|c| workspaces::get_workspace(c, ws))
+    }
+
     // Members.
     async fn insert_member(&self, member: Member) -> Result<Member> {
         self.write(move |c| members::insert_member(c, member)).await

@@ -6,6 +6,7 @@ use super::members::{insert_member_row, insert_token_row};
 use super::rows::{micros, workspace_from_row};
 use super::types::insert_request_type_row;
 use crate::Result;
+use docket_domain::ids::WorkspaceId;
 use docket_domain::member::Member;
 use docket_domain::request::RequestType;
 use docket_domain::token::Token;
@@ -56,6 +57,14 @@ pub(super) fn workspace_by_slug(c: &Connection, slug: &str) -> Result<Option<Wor
     Ok(
         c.prepare_cached("select id, name, slug, created_at from workspaces where slug = ?1")?
             .query_row([slug], workspace_from_row)
+            .optional()?,
+    )
+}
+
+pub(super) fn get_workspace(c: &Connection, ws: WorkspaceId) -> Result<Option<Workspace>> {
+    Ok(
+        c.prepare_cached("select id, name, slug, created_at from workspaces where id = ?1")?
+            .query_row([ws.to_string()], workspace_from_row)
             .optional()?,
     )
 }
