@@ -249,7 +249,8 @@ pub fn worth_planning(event: &Event, workflow: Option<&Workflow>) -> bool {
 }
 
 /// A message a product sends when a request enters a status, if the request's flag says
-/// so: Collect's `sendCompletionMessage` on `completed`, `sendReopenMessage` on `pending`.
+/// so: Collect's `sendCompletionMessage` on `completed`, `sendRejectionMessage` or
+/// `sendReopenMessage` on `pending`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlaggedMessage {
     /// The status the request enters.
@@ -258,23 +259,66 @@ pub struct FlaggedMessage {
     pub flag: &'static str,
     /// The email template it is rendered from.
     pub template: &'static str,
+    /// Whether it needs a rejected item (`Some(true)`), needs none (`Some(false)`), or
+    /// does not care (`None`).
+    pub rejected: Option<bool>,
 }
 
-/// Collect's messages, as its page describes them. Its rejection message
-/// (`sendRejectionMessage`) belongs to rejected portal elements, which Docket does not have
-/// yet, so it never queues one.
+/// Collect's messages, as its page and notes describe them: the completion message on
+/// `completed`; on going back to `pending`, the rejection message where at least one
+/// element (item) is rejected, the reopen message otherwise. The first that applies is
+/// sent.
 pub const COLLECT_MESSAGES: &[FlaggedMessage] = &[
     FlaggedMessage {
         status: "completed",
         flag: "sendCompletionMessage",
         template: "completion",
+        rejected: None,
+    },
+    FlaggedMessage {
+        status: "pending",
+        flag: "sendRejectionMessage",
+        template: "rejection",
+        rejected: Some(true),
     },
     FlaggedMessage {
         status: "pending",
         flag: "sendReopenMessage",
         template: "reopen",
+        rejected: Some(false),
     },
 ];
+
+/// Adds to `planned` the message `messages` asks for when the change moved the request
+/// into a status (see [`flagged_message`]), as a `message.queued` follow-up by `p`: a
+/// rejection message lists the rejected items of `items` (the request's items after the
+/// change) with their reasons.
+pub fn queue_flagged(
+    planned: &mut crate::request::Planned,
+    items: &[crate::item::Item],
+    messages: &[FlaggedMessage],
+    flags_key: &str,
+    p: &crate::access::Principal,
+    now: crate::Timestamp,
+) {
+    let moved = std::iter::once(&planned.event)
+        .chain(&planned.follow_ups)
+        .any(|e| e.changes.iter().any(|c| c.field == "status"));
+    if !moved {
+        return;
+    }
+    let Some((template, recipient)) = flagged_message(&planned.request, messages, flags_key) else {
+        return;
+    };
+    let listed = if template == "rejection" {
+        crate::item::rejected_list(items)
+    } else {
+        Vec::new()
+    };
+    let queued =
+        crate::request::message_queued(p, &planned.request, template, &recipient, &listed, now);
+    planned.follow_ups.push(queued);
+}
 
 /// The message `request` asks for, among `messages`, now that it has moved into its
 /// current status, with its flags under `data.<flags_key>`: the template and the
@@ -285,8 +329,10 @@ pub fn flagged_message(
     flags_key: &str,
 ) -> Option<(&'static str, String)> {
     let flags = request.data.get(flags_key);
+    let rejected = request.items.rejected > 0;
     let message = messages.iter().find(|m| {
         m.status == request.status.as_str()
+            && m.rejected.is_none_or(|want| want == rejected)
             && flags
                 .and_then(|f| f.get(m.flag))
                 .and_then(serde_json::Value::as_bool)
@@ -389,6 +435,15 @@ mod tests {
         assert_eq!(
             flagged_message(&r, COLLECT_MESSAGES, "collect"),
             Some(("reopen", "contact-7".to_owned()))
+        );
+        // With a rejected element, going back to pending is the rejection message's, and
+        // only when asked; the reopen message is not sent instead.
+        r.items.rejected = 1;
+        assert_eq!(flagged_message(&r, COLLECT_MESSAGES, "collect"), None);
+        r.data["collect"]["sendRejectionMessage"] = true.into();
+        assert_eq!(
+            flagged_message(&r, COLLECT_MESSAGES, "collect"),
+            Some(("rejection", "contact-7".to_owned()))
         );
     }
 }

@@ -54,6 +54,25 @@ pub enum ItemKind {
     Question,
     /// Instructions only; nothing to answer.
     Note,
+    /// A page break: the portal starts a new page here, titled by its label (Collect's
+    /// `page` element); nothing to answer.
+    Page,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Document => "document",
+            ItemKind::Question => "question",
+            ItemKind::Note => "note",
+            ItemKind::Page => "page",
+        }
+    }
+
+    /// Whether the recipient answers it (a document or a question).
+    pub fn is_answerable(self) -> bool {
+        matches!(self, ItemKind::Document | ItemKind::Question)
+    }
 }
 
 /// The type of a question's answer, and what it accepts.
@@ -163,7 +182,7 @@ impl ItemInput {
                 errors.push(FieldError::new(
                     at("kind"),
                     "required",
-                    "document, question or note",
+                    "document, question, note or page",
                 ));
                 ItemKind::Note
             }
@@ -293,7 +312,7 @@ impl ItemInput {
                     )),
                 }
             }
-            ItemKind::Note => {
+            ItemKind::Note | ItemKind::Page => {
                 only(
                     &mut errors,
                     "answer_type",
@@ -548,7 +567,7 @@ pub struct Item {
 impl Item {
     /// A new, unanswered item of `request`.
     pub fn new(request: &Request, spec: ItemSpec, position: u32, now: Timestamp) -> Self {
-        let state = (spec.kind != ItemKind::Note).then_some(ItemState::Missing);
+        let state = spec.kind.is_answerable().then_some(ItemState::Missing);
         Self {
             id: ItemId::new(),
             workspace_id: request.workspace_id,
@@ -590,6 +609,16 @@ impl Item {
             "reason": self.reason,
         })
     }
+}
+
+/// The rejected items of `items` as a rejection message lists them:
+/// `[{id, key, label, reason}]`, in order.
+pub fn rejected_list(items: &[Item]) -> Vec<Value> {
+    items
+        .iter()
+        .filter(|i| i.state == Some(ItemState::Rejected))
+        .map(|i| json!({"id": i.id, "key": i.spec.key, "label": i.spec.label, "reason": i.reason}))
+        .collect()
 }
 
 /// One answer or upload to an item, kept for good.

@@ -660,16 +660,20 @@ pub fn plan_comment(
 
 /// The event recording that a message to the request's contact was queued, to add to a
 /// planned change as a follow-up: `template` names the message (`completion`, `reopen`,
-/// ...), `recipient` its address. Delivery is a later feature; the event is what it will
-/// send from.
+/// ...), `recipient` its address, `items` what a rejection lists (`[{label, reason}]`;
+/// left out when empty). The email planner sends it ([`crate::email::messages_for`]).
 pub fn message_queued(
     p: &Principal,
     request: &Request,
     template: &str,
     recipient: &str,
+    items: &[Value],
     now: Timestamp,
 ) -> Event {
-    let message = serde_json::json!({ "template": template, "recipient": recipient });
+    let mut message = serde_json::json!({ "template": template, "recipient": recipient });
+    if !items.is_empty() {
+        message["items"] = Value::from(items.to_vec());
+    }
     let changes = vec![FieldChange::new("message", &Value::Null, &message)];
     event(p, request, EventKind::MessageQueued, changes, now)
 }

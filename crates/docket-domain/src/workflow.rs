@@ -700,7 +700,14 @@ impl Workflow {
             notify_contact_on: Vec::new(),
             claimable: false,
             visibility: RequestVisibility::Workspace,
-            on_items: ItemHooks::default(),
+            // Collect's statuses follow its elements: `waiting` once everything is submitted
+            // and awaits validation, `completed` once everything is validated, `pending`
+            // again when rejected elements go back to the contact.
+            on_items: ItemHooks {
+                submitted: Some(StatusKey("waiting".into())),
+                approved: Some(StatusKey("completed".into())),
+                sent_back: Some(StatusKey("pending".into())),
+            },
         }
     }
 

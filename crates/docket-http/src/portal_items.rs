@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use docket_domain::ids::ItemId;
-use docket_domain::item::{AnswerType, Item, ItemAction, ItemKind, ItemState};
+use docket_domain::item::{AnswerType, Item, ItemAction, ItemState};
 use docket_domain::request::Request;
 use docket_domain::DomainError;
 use serde_json::Value;
@@ -80,11 +80,7 @@ fn portal_item(item: &Item, names: &dyn Fn(&docket_domain::ids::FileId) -> Strin
         id: item.id.to_string(),
         label: item.spec.label.clone(),
         instructions: item.spec.instructions.clone(),
-        kind: match item.spec.kind {
-            ItemKind::Document => "document",
-            ItemKind::Question => "question",
-            ItemKind::Note => "note",
-        },
+        kind: item.spec.kind.as_str(),
         required: item.spec.required,
         state,
         state_key: item.state.map_or("", ItemState::as_str),

@@ -599,3 +599,150 @@ backend_tests! {
         );
     }
 }
+
+/// The built-in campaign with elements: a text, a page break, a mandatory document (PDF
+/// only), a mandatory question and an optional one.
+async fn campaign_with_elements(app: &TestApp) {
+    call(app, Method::GET, "/v1/campaigns", None).await;
+    app.patch(
+        &app.owner_token,
+        "/api/v1/request-types/collect",
+        json!({"items": [
+            {"kind": "note", "key": "intro", "label": "Welcome", "instructions": "Two things, please."},
+            {"kind": "page", "key": "page-2", "label": "Your documents"},
+            {"kind": "document", "key": "passport", "label": "Passport", "required": true, "allowed_types": ["application/pdf"]},
+            {"kind": "question", "key": "income", "label": "Yearly income", "required": true, "answer_type": {"type": "number", "min": 0}},
+            {"kind": "question", "key": "notes", "label": "Anything else", "answer_type": {"type": "long_text"}}
+        ]}),
+    )
+    .await
+    .expect(200, "");
+}
+
+fn queued_messages(timeline: &Value) -> Vec<Value> {
+    timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message.queued")
+        .map(|e| e["changes"][0]["new"].clone())
+        .collect()
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn elements_are_the_campaigns_items_and_are_reviewed_one_by_one() {
+        let app = spawn_app().await;
+        campaign_with_elements(&app).await;
+        // `items` sends a subset of the campaign's elements.
+        let made = create(&app, elon(), json!({"items": ["intro", "passport", "income"], "sendRejectionMessage": true, "sendCompletionMessage": true})).await;
+        let id = made["_id"].as_str().unwrap().to_owned();
+        let portal = made["portalUrl"].as_str().unwrap().to_owned();
+        let got = call(&app, Method::GET, &format!("/v1/requests/{id}"), None).await;
+        assert_eq!(got.status.as_u16(), 200, "{}", got.body);
+        let r = &got.body["request"];
+        assert_eq!(r["texts"][0]["text"], "Two things, please.");
+        assert_eq!(r["pages"], json!([]), "the page break was not sent");
+        assert_eq!(r["forms"].as_array().unwrap().len(), 1, "{r}");
+        let doc = &r["documents"][0];
+        assert_eq!((doc["itemId"].as_str(), doc["type"].as_str(), doc["status"].as_str()), (Some("passport"), Some("docs"), Some("pending")));
+        assert_eq!((doc["mandatory"].as_bool(), doc["extensions"].clone()), (Some(true), json!(["application/pdf"])));
+        let form = &r["forms"][0];
+        assert_eq!(form["items"][0]["name"], "Yearly income");
+        assert_eq!(form["items"][0]["type"], "number");
+        let (doc_id, form_id) = (doc["_id"].as_str().unwrap().to_owned(), form["_id"].as_str().unwrap().to_owned());
+        // An unknown element of the campaign is refused, and nothing is created.
+        let before = call(&app, Method::GET, "/v1/requests", None).await.body["total"].clone();
+        let bad = call(&app, Method::POST, "/v1/request", Some(json!({"campaignId": "collect", "contact": elon(), "items": ["nope"]}))).await;
+        expect_error(&bad, 400);
+        assert_eq!(call(&app, Method::GET, "/v1/requests", None).await.body["total"], before);
+
+        // The contact uploads the document through the portal; its upload has a signed URL.
+        let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+        let part = reqwest::multipart::Part::bytes(pdf.clone()).file_name("passport.pdf");
+        app.send(app.request(Method::POST, &format!("{portal}/items/{doc_id}/files"), None).multipart(reqwest::multipart::Form::new().part("file", part))).await;
+        let got = call(&app, Method::GET, &format!("/v1/requests/{id}?expires=60"), None).await;
+        let upload = got.body["request"]["documents"][0]["uploads"][0].clone();
+        assert_eq!(upload["name"], "passport.pdf");
+        let expires_at = chrono::DateTime::parse_from_rfc3339(upload["expiresAt"].as_str().unwrap()).unwrap();
+        let left = expires_at.signed_duration_since(chrono::Utc::now()).num_seconds();
+        assert!((50..=61).contains(&left), "expires in {left}s");
+        let url = upload["url"].as_str().unwrap();
+        let url = if url.starts_with('/') { app.url(url) } else { url.to_owned() };
+        let fetched = app.client.get(url).send().await.unwrap();
+        assert_eq!(fetched.status().as_u16(), 200);
+        assert_eq!(fetched.bytes().await.unwrap().to_vec(), pdf);
+        for bad in ["0", "3601", "soon"] {
+            expect_error(&call(&app, Method::GET, &format!("/v1/requests/{id}?expires={bad}"), None).await, 400);
+        }
+
+        // Answering the last mandatory element: everything submitted, the request waits.
+        let answered = call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": form_id, "answer": 52000}))).await;
+        assert_eq!(answered.status.as_u16(), 200, "{}", answered.body);
+        assert_eq!(answered.body["status"], "submitted");
+        assert_eq!(answered.body["request"]["_id"], id.as_str());
+        let wrong = call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": form_id, "answer": -5}))).await;
+        expect_error(&wrong, 400);
+        let now = call(&app, Method::GET, &format!("/v1/requests/{id}"), None).await;
+        assert_eq!(now.body["request"]["status"], "waiting");
+        assert_eq!(now.body["request"]["forms"][0]["items"][0]["answer"], 52000);
+
+        // Rejecting with a reason; back to pending sends the rejection message listing it.
+        let rejected = call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": doc_id, "status": "rejected", "reason": "The photo page is cut off"}))).await;
+        assert_eq!((rejected.body["status"].as_str(), rejected.body["reason"].as_str()), (Some("rejected"), Some("The photo page is cut off")));
+        assert_eq!(rejected.body["uploads"][0]["name"], "passport.pdf");
+        expect_error(&call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": doc_id, "status": "rejected"}))).await, 400);
+        expect_error(&call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": doc_id, "status": "maybe"}))).await, 400);
+        expect_error(&call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": uuid::Uuid::now_v7().to_string(), "status": "approved"}))).await, 404);
+        call(&app, Method::PATCH, "/v1/request", Some(json!({"requestId": id, "status": "pending"}))).await;
+        let timeline = app.get(&app.owner_token, &format!("/api/v1/requests/{id}/timeline")).await.ok();
+        let queued = queued_messages(&timeline.body);
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        assert_eq!(queued[0]["template"], "rejection");
+        assert_eq!(queued[0]["items"][0]["label"], "Passport");
+        assert_eq!(queued[0]["items"][0]["reason"], "The photo page is cut off");
+
+        // The contact sends it again; approving everything completes the request.
+        let part = reqwest::multipart::Part::bytes(pdf).file_name("passport-full.pdf");
+        app.send(app.request(Method::POST, &format!("{portal}/items/{doc_id}/files"), None).multipart(reqwest::multipart::Form::new().part("file", part))).await;
+        for element in [&form_id, &doc_id] {
+            let ok = call(&app, Method::PATCH, "/v1/elements", Some(json!({"elementId": element, "status": "approved"}))).await;
+            assert_eq!(ok.body["status"], "approved", "{}", ok.body);
+        }
+        let done = call(&app, Method::GET, &format!("/v1/requests/{id}"), None).await;
+        assert_eq!(done.body["request"]["status"], "completed");
+        assert_eq!(done.body["request"]["documents"][0]["uploads"][0]["name"], "passport-full.pdf");
+        let timeline = app.get(&app.owner_token, &format!("/api/v1/requests/{id}/timeline")).await.ok();
+        let queued = queued_messages(&timeline.body);
+        assert_eq!(queued.last().unwrap()["template"], "completion", "{queued:?}");
+    }
+
+    #[tokio::test]
+    async fn one_call_sends_to_many_contacts_or_to_none() {
+        let app = spawn_app().await;
+        campaign_with_elements(&app).await;
+        let contacts = json!([elon(), {"email": "ada@example.com", "firstName": "Ada"}, "contact-42"]);
+        let sent = call(&app, Method::POST, "/v1/requests", Some(json!({"campaignId": "collect", "contacts": contacts, "items": ["passport"]}))).await;
+        assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
+        let requests = sent.body["requests"].as_array().unwrap();
+        assert_eq!(requests.len(), 3);
+        let portals: std::collections::BTreeSet<&str> = requests.iter().map(|r| r["portalUrl"].as_str().unwrap()).collect();
+        assert_eq!(portals.len(), 3, "each contact has its own portal link");
+        assert_eq!(requests[1]["contact"]["email"], "ada@example.com");
+        assert_eq!(requests[2]["contact"]["_id"], "contact-42");
+        let one = call(&app, Method::GET, &format!("/v1/requests/{}", requests[0]["_id"].as_str().unwrap()), None).await;
+        assert_eq!(one.body["request"]["documents"].as_array().unwrap().len(), 1);
+        assert_eq!(one.body["request"]["forms"], json!([]));
+        let total = call(&app, Method::GET, "/v1/requests", None).await.body["total"].clone();
+        assert_eq!(total, 3);
+
+        // One bad contact fails the whole call: nothing is created.
+        let bad = call(&app, Method::POST, "/v1/requests", Some(json!({"campaignId": "collect", "contacts": [elon(), {"email": "not an email"}]}))).await;
+        expect_error(&bad, 400);
+        assert!(bad.body["errors"][0]["message"].as_str().unwrap().contains("contacts[1]"), "{}", bad.body);
+        let many: Vec<Value> = (0..51).map(|i| json!({"email": format!("c{i}@example.com")})).collect();
+        expect_error(&call(&app, Method::POST, "/v1/requests", Some(json!({"campaignId": "collect", "contacts": many}))).await, 400);
+        expect_error(&call(&app, Method::POST, "/v1/requests", Some(json!({"campaignId": "collect", "contacts": []}))).await, 400);
+        assert_eq!(call(&app, Method::GET, "/v1/requests", None).await.body["total"], total);
+    }
+}

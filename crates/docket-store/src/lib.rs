@@ -494,6 +494,16 @@ pub trait Store: Send + Sync + 'static {
         plan: PlanCreate,
         link: NewLink,
     ) -> Result<(Request, Event, PublicLink)>;
+    /// Several requests of one type, each with its own new link, in one transaction: all
+    /// are created or none is (one plan's refusal creates nothing). The requests get
+    /// consecutive numbers, in the order of `plans`.
+    async fn create_requests_with_links(
+        &self,
+        ws: WorkspaceId,
+        type_key: &TypeKey,
+        plans: Vec<PlanCreate>,
+        link: NewLink,
+    ) -> Result<Vec<(Request, Event, PublicLink)>>;
     /// A request by its per-workspace number, deleted or not.
     async fn request_by_number(&self, ws: WorkspaceId, number: i64) -> Result<Option<Request>>;
     /// A request, deleted or not.
@@ -522,6 +532,8 @@ pub trait Store: Send + Sync + 'static {
     /// A request's items in order (a deleted request's too); empty when it has none or is
     /// not in the workspace.
     async fn list_items(&self, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>>;
+    /// The request item `item` belongs to, if it is one of the workspace's.
+    async fn request_of_item(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<RequestId>>;
     /// The submissions to a request's items (or only to `item`), each item's oldest first
     /// (kept after the item is removed).
     async fn item_submissions(

@@ -328,11 +328,7 @@ pub fn plan_items(
             replace(&mut next_items, done);
         }
         ItemAction::SendBack => {
-            let rejected: Vec<Value> = items
-                .iter()
-                .filter(|i| i.state == Some(ItemState::Rejected))
-                .map(|i| json!({"id": i.id, "key": i.spec.key, "label": i.spec.label, "reason": i.reason}))
-                .collect();
+            let rejected = super::rejected_list(items);
             if rejected.is_empty() {
                 return Err(DomainError::Conflict {
                     code: "nothing_rejected",
@@ -495,10 +491,10 @@ fn check_submission(
     files: &[FileRecord],
 ) -> Result<(Option<Value>, Vec<FileId>), DomainError> {
     match (item.spec.kind, item.state) {
-        (ItemKind::Note, _) => {
+        (ItemKind::Note | ItemKind::Page, _) => {
             return Err(DomainError::Conflict {
                 code: "not_answerable",
-                message: "a note has nothing to answer".into(),
+                message: "a note or a page break has nothing to answer".into(),
             })
         }
         (_, Some(ItemState::Approved)) => {

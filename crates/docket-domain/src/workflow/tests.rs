@@ -182,6 +182,7 @@ fn builtin_compat_workflows_are_valid() {
             transitions: wf.transitions().to_vec(),
             claimable: wf.claimable(),
             visibility: wf.visibility(),
+            on_items: wf.on_items().clone(),
             ..Default::default()
         };
         assert_eq!(Workflow::new(input).unwrap(), wf);

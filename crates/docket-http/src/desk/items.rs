@@ -133,11 +133,7 @@ fn desk_item(
         id: item.id.to_string(),
         label: item.spec.label.clone(),
         instructions: item.spec.instructions.clone(),
-        kind: match item.spec.kind {
-            ItemKind::Document => "document",
-            ItemKind::Question => "question",
-            ItemKind::Note => "note",
-        },
+        kind: item.spec.kind.as_str(),
         required: item.spec.required,
         state_key: item.state.map_or("", ItemState::as_str),
         state,

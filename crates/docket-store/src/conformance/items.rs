@@ -129,6 +129,22 @@ pub async fn items_are_filed_with_their_request_and_read_back_in_order(store: Ar
         store.list_items(other.id(), r.id).await.unwrap().is_empty(),
         "another workspace sees none of them"
     );
+    assert_eq!(
+        store.request_of_item(ws.id(), items[1].id).await.unwrap(),
+        Some(r.id),
+        "an item names its request"
+    );
+    assert_eq!(
+        store
+            .request_of_item(other.id(), items[1].id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.request_of_item(ws.id(), ItemId::new()).await.unwrap(),
+        None
+    );
     // A subset, and a request of a type without items.
     let some = file_kyc(&*store, &p, Some(vec!["income".into()])).await;
     let items = store.list_items(ws.id(), some.id).await.unwrap();

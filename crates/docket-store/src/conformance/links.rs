@@ -244,6 +244,7 @@ pub async fn follow_up_events_are_written_with_the_change(store: Arc<dyn Store>)
                         &planned.request,
                         "completion",
                         "x@example.com",
+                        &[],
                         now(),
                     );
                     planned.follow_ups.push(e);
@@ -475,4 +476,62 @@ pub async fn request_stats_count_unfinished_work_and_completions(store: Arc<dyn 
         2,
         "unfinished work is counted whenever it began"
     );
+}
+
+/// A batch of requests with links (Collect's send to many contacts): consecutive numbers,
+/// each its own link; one refusing plan creates none of them and takes no number.
+pub async fn several_requests_are_created_with_links_together_or_not_at_all(store: Arc<dyn Store>) {
+    let ws = create_workspace(&*store, "batch").await;
+    let rtype = new_request_type(ws.id(), "gipper", Workflow::gipper());
+    store.insert_request_type(rtype).await.expect("gipper type");
+    let link = NewLink {
+        mode: LinkMode::MultiUse,
+        expires_at: None,
+    };
+    let plans = |titles: &[&str]| -> Vec<crate::PlanCreate> {
+        titles
+            .iter()
+            .map(|t| {
+                let p = ws.owner_principal();
+                let input = titled(t);
+                Box::new(move |rt: &docket_domain::request::RequestType, n: i64| {
+                    plan_create(&p, rt, input, n, now())
+                }) as crate::PlanCreate
+            })
+            .collect()
+    };
+    let made = store
+        .create_requests_with_links(
+            ws.id(),
+            &type_key("gipper"),
+            plans(&["a", "b", "c"]),
+            link.clone(),
+        )
+        .await
+        .expect("three at once");
+    let numbers: Vec<i64> = made.iter().map(|(r, _, _)| r.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    let tokens: BTreeSet<String> = made
+        .iter()
+        .map(|(_, _, l)| l.token.as_str().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 3, "each request has its own link");
+    for (r, e, l) in &made {
+        assert_eq!((e.request_id, l.request_id), (r.id, r.id));
+        assert!(store
+            .link_by_token(&l.token)
+            .await
+            .expect("by token")
+            .is_some());
+    }
+    // The middle plan refuses (an empty title): nothing is created, no number is taken.
+    let refused = store
+        .create_requests_with_links(ws.id(), &type_key("gipper"), plans(&["d", " ", "f"]), link)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Domain(DomainError::Validation(_)))),
+        "{refused:?}"
+    );
+    let next = file_request(&*store, &ws.owner_principal(), titled("after")).await;
+    assert_eq!(next.number, 4);
 }

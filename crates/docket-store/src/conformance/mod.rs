@@ -88,6 +88,7 @@ macro_rules! conformance_tests {
             the_email_planner_reads_only_events_that_may_send,
             email_templates_are_overridden_per_workspace,
             public_links_are_created_found_listed_and_revoked,
+            several_requests_are_created_with_links_together_or_not_at_all,
             a_one_time_link_is_used_exactly_once_under_concurrent_uses,
             request_by_number_is_scoped_to_the_workspace,
             follow_up_events_are_written_with_the_change,
@@ -586,6 +587,7 @@ pub use links::{
     public_links_are_created_found_listed_and_revoked,
     request_by_number_is_scoped_to_the_workspace,
     request_stats_count_unfinished_work_and_completions,
+    several_requests_are_created_with_links_together_or_not_at_all,
 };
 pub use lists::{
     deleted_requests_leave_lists_but_keep_their_timeline, list_filters_by_assignee_and_requester,

@@ -17,6 +17,21 @@ use docket_domain::DomainError;
 use sqlx::{PgConnection, PgExecutor};
 
 /// The items of a request, in order.
+pub(super) async fn request_of_item(
+    c: impl PgExecutor<'_>,
+    ws: WorkspaceId,
+    item: ItemId,
+) -> Result<Option<RequestId>> {
+    let id: Option<uuid::Uuid> = sqlx::query_scalar(
+        "select request_id from request_items where workspace_id = $1 and id = $2",
+    )
+    .bind(ws.0)
+    .bind(item.0)
+    .fetch_optional(c)
+    .await?;
+    Ok(id.map(RequestId))
+}
+
 pub(super) async fn list_items(
     c: impl PgExecutor<'_>,
     ws: WorkspaceId,

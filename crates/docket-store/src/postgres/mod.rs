@@ -366,6 +366,23 @@ impl Store for PgStore {
         Ok((request, event, link))
     }
 
+    async fn create_requests_with_links(
+        &self,
+        ws: WorkspaceId,
+        type_key: &TypeKey,
+        plans: Vec<PlanCreate>,
+        link: NewLink,
+    ) -> Result<Vec<(Request, Event, PublicLink)>> {
+        let mut tx = self.pool.begin().await?;
+        let created =
+            requests::create_requests_with_links(&mut tx, ws, type_key, plans, link).await?;
+        tx.commit().await?;
+        if let Some((_, event, _)) = created.last() {
+            self.signal(event.seq);
+        }
+        Ok(created)
+    }
+
     async fn request_by_number(&self, ws: WorkspaceId, number: i64) -> Result<Option<Request>> {
         requests::request_by_number(&self.pool, ws, number).await
     }
@@ -400,6 +417,10 @@ impl Store for PgStore {
     // Requested items.
     async fn list_items(&self, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>> {
         items::list_items(&self.pool, ws, request).await
+    }
+
+    async fn request_of_item(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<RequestId>> {
+        items::request_of_item(&self.pool, ws, item).await
     }
 
     async fn item_submissions(

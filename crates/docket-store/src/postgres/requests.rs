@@ -301,6 +301,43 @@ pub(super) async fn create_request_with_link(
     Ok((request, event, link))
 }
 
+/// See [`crate::Store::create_requests_with_links`]; runs in the caller's transaction,
+/// which a refusal rolls back whole.
+pub(super) async fn create_requests_with_links(
+    tx: &mut PgConnection,
+    ws: WorkspaceId,
+    type_key: &TypeKey,
+    plans: Vec<PlanCreate>,
+    link: NewLink,
+) -> Result<Vec<(Request, Event, PublicLink)>> {
+    let rtype = request_type_in(&mut *tx, ws, type_key.as_str(), " for share")
+        .await?
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "type",
+                "unknown_type",
+                format!("no request type {}", type_key.as_str()),
+            )
+        })?;
+    let count = plans.len() as i64;
+    let first: i64 = sqlx::query_scalar(
+        "update workspaces set next_request_number = next_request_number + $2 where id = $1 returning next_request_number - $2",
+    )
+    .bind(ws.0)
+    .bind(count)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut created = Vec::with_capacity(plans.len());
+    for (plan, number) in plans.into_iter().zip(first..) {
+        let planned = plan(&rtype, number)?;
+        insert_request(&mut *tx, &planned.request).await?;
+        let link = insert_new_link(tx, &planned.request, &link, planned.request.created_at).await?;
+        let (request, event) = write_events(tx, planned, Some(&rtype.workflow)).await?;
+        created.push((request, event, link));
+    }
+    Ok(created)
+}
+
 pub(super) async fn request_by_number(
     pool: &PgPool,
     ws: WorkspaceId,

@@ -15,7 +15,7 @@ use docket_domain::file::FileRecord;
 use docket_domain::ids::{ItemId, RequestId, WorkspaceId};
 use docket_domain::item::{Item, ItemWrites, Submission};
 use docket_domain::DomainError;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// The items of a request, in order.
 pub(super) fn list_items(c: &Connection, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>> {
@@ -28,6 +28,22 @@ pub(super) fn list_items(c: &Connection, ws: WorkspaceId, request: RequestId) ->
         Ok(item)
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn request_of_item(
+    c: &Connection,
+    ws: WorkspaceId,
+    item: ItemId,
+) -> Result<Option<RequestId>> {
+    let id: Option<String> = c
+        .prepare_cached("select request_id from request_items where workspace_id = ?1 and id = ?2")?
+        .query_row(params![ws.to_string(), item.to_string()], |r| r.get(0))
+        .optional()?;
+    id.map(|id| {
+        id.parse()
+            .map_err(|e| super::errors::internal(format!("stored request id: {e}")))
+    })
+    .transpose()
 }
 
 /// The submissions to a request's items (or only to `item`), each item's oldest first.

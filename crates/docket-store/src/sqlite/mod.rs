@@ -376,6 +376,23 @@ impl Store for SqliteStore {
         Ok(created)
     }
 
+    async fn create_requests_with_links(
+        &self,
+        ws: WorkspaceId,
+        type_key: &TypeKey,
+        plans: Vec<PlanCreate>,
+        link: NewLink,
+    ) -> Result<Vec<(Request, Event, PublicLink)>> {
+        let type_key = type_key.clone();
+        let created = self
+            .write(move |c| requests::create_requests_with_links(c, ws, &type_key, plans, link))
+            .await?;
+        if let Some((_, event, _)) = created.last() {
+            self.events.send_replace(event.seq);
+        }
+        Ok(created)
+    }
+
     async fn request_by_number(&self, ws: WorkspaceId, number: i64) -> Result<Option<Request>> {
         self.read(|c| requests::request_by_number(c, ws, number))
     }
@@ -413,6 +430,10 @@ impl Store for SqliteStore {
     // Requested items.
     async fn list_items(&self, ws: WorkspaceId, request: RequestId) -> Result<Vec<Item>> {
         self.read(|c| items::list_items(c, ws, request))
+    }
+
+    async fn request_of_item(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<RequestId>> {
+        self.read(|c| items::request_of_item(c, ws, item))
     }
 
     async fn item_submissions(

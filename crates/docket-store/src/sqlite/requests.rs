@@ -306,6 +306,46 @@ pub(super) fn create_request_with_link(
     Ok((request, event, link))
 }
 
+/// See [`crate::Store::create_requests_with_links`]. Every plan runs before the first
+/// write (see writer.rs), so one refusal leaves the batch as it was.
+pub(super) fn create_requests_with_links(
+    c: &Connection,
+    ws: WorkspaceId,
+    type_key: &TypeKey,
+    plans: Vec<PlanCreate>,
+    link: NewLink,
+) -> Result<Vec<(Request, Event, PublicLink)>> {
+    let rtype = request_type_in(c, ws, type_key.as_str())?.ok_or_else(|| {
+        DomainError::invalid(
+            "type",
+            "unknown_type",
+            format!("no request type {}", type_key.as_str()),
+        )
+    })?;
+    let first: i64 = c
+        .prepare_cached("select next_request_number from workspaces where id = ?1")?
+        .query_row([ws.to_string()], |r| r.get(0))?;
+    let planned = plans
+        .into_iter()
+        .zip(first..)
+        .map(|(plan, number)| plan(&rtype, number))
+        .collect::<std::result::Result<Vec<_>, DomainError>>()?;
+    let mut created = Vec::with_capacity(planned.len());
+    for p in planned {
+        insert_request(c, &p.request).map_err(request_write_error)?;
+        write_items(c, &p.items)?;
+        let event = insert_event(c, p.event, Some(&rtype.workflow))?;
+        for e in p.follow_ups {
+            insert_event(c, e, Some(&rtype.workflow))?;
+        }
+        let link = insert_new_link(c, &p.request, &link, p.request.created_at)?;
+        created.push((p.request, event, link));
+    }
+    c.prepare_cached("update workspaces set next_request_number = ?2 where id = ?1")?
+        .execute(params![ws.to_string(), first + created.len() as i64])?;
+    Ok(created)
+}
+
 pub(super) fn request_by_number(
     c: &Connection,
     ws: WorkspaceId,

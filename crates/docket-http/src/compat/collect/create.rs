@@ -1,8 +1,9 @@
-//! `POST /v1/request`: send a campaign's request to a contact.
+//! `POST /v1/request`: send a campaign's request to a contact; `POST /v1/requests`: to
+//! up to 50 contacts at once.
 
 use super::{
     check_client_data, check_member, ensure_builtin_campaign, is_campaign, parse_assignee,
-    parse_body, parse_due, render, CollectAuth, CollectError, RequestEnvelope, CONTACT_KEY,
+    parse_body, parse_due, CollectAuth, CollectError, CollectRequest, RequestEnvelope, CONTACT_KEY,
     FLAGS_KEY,
 };
 use crate::state::AppState;
@@ -11,8 +12,8 @@ use axum::Json;
 use docket_domain::link::LinkMode;
 use docket_domain::member::Email;
 use docket_domain::request::{plan_create, NewRequest, Patch, TypeKey};
-use docket_store::NewLink;
-use serde::Deserialize;
+use docket_store::{NewLink, PlanCreate};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 /// A contact: the id of one Collect knows, or the contact itself.
@@ -36,17 +37,46 @@ pub struct Contact {
     pub custom: Option<Vec<Value>>,
 }
 
+/// What one request and a send to many share: the campaign and everything but the
+/// contact.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateBody {
+pub struct Common {
     pub campaign_id: String,
-    pub contact: ContactInput,
     pub due_date: Option<String>,
     pub data: Option<Map<String, Value>>,
     pub assigned_to: Option<String>,
+    /// The campaign's elements to send (their `itemId`s); all of them when absent.
+    pub items: Option<Vec<String>>,
     pub send_completion_message: Option<bool>,
     pub send_rejection_message: Option<bool>,
     pub send_reopen_message: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBody {
+    pub contact: ContactInput,
+    #[serde(flatten)]
+    pub common: Common,
+}
+
+/// `POST /v1/requests`: one campaign to up to 50 contacts at once.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateManyBody {
+    pub contacts: Vec<ContactInput>,
+    #[serde(flatten)]
+    pub common: Common,
+}
+
+/// The most contacts one `POST /v1/requests` sends to.
+pub const MAX_CONTACTS: usize = 50;
+
+#[derive(Serialize)]
+pub struct RequestsEnvelope {
+    pub errors: Vec<Value>,
+    pub requests: Vec<CollectRequest>,
 }
 
 pub async fn create(
@@ -55,61 +85,108 @@ pub async fn create(
     crate::compat::body::RawBody(body): crate::compat::body::RawBody,
 ) -> Result<Json<RequestEnvelope>, CollectError> {
     let body: CreateBody = parse_body(&body.map_err(CollectError::from_body)?)?;
-    let campaign = TypeKey::parse(&body.campaign_id)
+    let mut made = send(&state, &p, body.common, vec![body.contact]).await?;
+    Ok(Json(RequestEnvelope {
+        errors: vec![],
+        request: made.remove(0),
+    }))
+}
+
+pub async fn create_many(
+    State(state): State<AppState>,
+    CollectAuth(p): CollectAuth,
+    crate::compat::body::RawBody(body): crate::compat::body::RawBody,
+) -> Result<Json<RequestsEnvelope>, CollectError> {
+    let body: CreateManyBody = parse_body(&body.map_err(CollectError::from_body)?)?;
+    if body.contacts.is_empty() || body.contacts.len() > MAX_CONTACTS {
+        return Err(CollectError::BadRequest(format!(
+            "contacts: from 1 to {MAX_CONTACTS} contacts"
+        )));
+    }
+    let requests = send(&state, &p, body.common, body.contacts).await?;
+    Ok(Json(RequestsEnvelope {
+        errors: vec![],
+        requests,
+    }))
+}
+
+/// Files one request of the campaign per contact, each with its portal link, all in one
+/// transaction: a bad contact (or any refusal) creates none of them.
+async fn send(
+    state: &AppState,
+    p: &docket_domain::access::Principal,
+    common: Common,
+    contacts: Vec<ContactInput>,
+) -> Result<Vec<CollectRequest>, CollectError> {
+    let campaign = TypeKey::parse(&common.campaign_id)
         .ok()
         .filter(is_campaign)
-        .ok_or_else(|| CollectError::NotFound(format!("no campaign {:?}", body.campaign_id)))?;
+        .ok_or_else(|| CollectError::NotFound(format!("no campaign {:?}", common.campaign_id)))?;
     if campaign.as_str() == super::BUILTIN_CAMPAIGN {
-        ensure_builtin_campaign(&state, p.workspace_id).await?;
+        ensure_builtin_campaign(state, p.workspace_id).await?;
     }
     let now = docket_domain::now();
-    let contact = contact_value(body.contact, now)?;
-    let title = contact_title(&contact);
-    let mut data = body.data.unwrap_or_default();
-    check_client_data(&data)?;
-    data.insert(CONTACT_KEY.into(), contact);
+    let mut base = common.data.unwrap_or_default();
+    check_client_data(&base)?;
     let mut flags = Map::new();
     for (name, value) in [
-        ("sendCompletionMessage", body.send_completion_message),
-        ("sendRejectionMessage", body.send_rejection_message),
-        ("sendReopenMessage", body.send_reopen_message),
+        ("sendCompletionMessage", common.send_completion_message),
+        ("sendRejectionMessage", common.send_rejection_message),
+        ("sendReopenMessage", common.send_reopen_message),
     ] {
         if let Some(v) = value {
             flags.insert(name.into(), Value::Bool(v));
         }
     }
     if !flags.is_empty() {
-        data.insert(FLAGS_KEY.into(), Value::Object(flags));
+        base.insert(FLAGS_KEY.into(), Value::Object(flags));
     }
-    let assignee_id = match body
+    let assignee_id = match common
         .assigned_to
         .as_deref()
         .map(parse_assignee)
         .transpose()?
     {
         Some(Patch::Set(id)) => {
-            check_member(&state, p.workspace_id, id).await?;
+            check_member(state, p.workspace_id, id).await?;
             Some(id)
         }
         _ => None,
     };
-    let input = NewRequest {
-        title,
-        description: None,
-        assignee_id,
-        due_at: body.due_date.as_deref().map(parse_due).transpose()?,
-        data: Some(data),
-        tags: None,
-        subject: None,
-        items: None,
-    };
-    let ws = p.workspace_id;
-    let (request, _, _) = state
+    let due_at = common.due_date.as_deref().map(parse_due).transpose()?;
+    let many = contacts.len() > 1;
+    let mut plans: Vec<PlanCreate> = Vec::with_capacity(contacts.len());
+    for (i, contact) in contacts.into_iter().enumerate() {
+        let contact = contact_value(contact, now).map_err(|e| match e {
+            CollectError::BadRequest(m) if many => {
+                CollectError::BadRequest(format!("contacts[{i}]: {m}"))
+            }
+            other => other,
+        })?;
+        let mut data = base.clone();
+        let title = contact_title(&contact);
+        data.insert(CONTACT_KEY.into(), contact);
+        let input = NewRequest {
+            title,
+            description: None,
+            assignee_id,
+            due_at,
+            data: Some(data),
+            tags: None,
+            subject: None,
+            items: common.items.clone(),
+        };
+        let p = p.clone();
+        plans.push(Box::new(move |rtype, number| {
+            plan_create(&p, rtype, input, number, now)
+        }));
+    }
+    let created = state
         .store()
-        .create_request_with_link(
-            ws,
+        .create_requests_with_links(
+            p.workspace_id,
             &campaign,
-            Box::new(move |rtype, number| plan_create(&p, rtype, input, number, now)),
+            plans,
             // The portal link: the contact answers through it as many times as needed.
             NewLink {
                 mode: LinkMode::MultiUse,
@@ -117,10 +194,10 @@ pub async fn create(
             },
         )
         .await?;
-    Ok(Json(RequestEnvelope {
-        errors: vec![],
-        request: render(&state, &request).await?,
-    }))
+    Ok(created
+        .iter()
+        .map(|(request, _, link)| CollectRequest::new(state, request, Some(link)))
+        .collect())
 }
 
 /// The contact as stored in the request's data, in Collect's shape.

@@ -1,7 +1,10 @@
 //! Collect (document-collection requests), served under `/v1`.
 //!
-//! - `POST /v1/request`, `PATCH /v1/request` (id in the body), `GET /v1/requests`,
-//!   `GET /v1/requests/{id}`, `GET /v1/campaigns`.
+//! - `POST /v1/request`, `POST /v1/requests` (up to 50 contacts), `PATCH /v1/request`
+//!   (id in the body), `GET /v1/requests`, `GET /v1/requests/{id}` (with the request's
+//!   elements), `PATCH /v1/elements`, `GET /v1/campaigns`.
+//! - A campaign's elements are its type's items template; each request gets its own copy
+//!   (all, or the `items` named at creation), see `elements.rs`.
 //! - A campaign is a Docket request type whose key is `collect` or starts with
 //!   `collect-`; `campaignId` is that key. Every workspace has the built-in `collect`
 //!   campaign (created on first use) with Collect's five statuses; a custom status is an
@@ -12,6 +15,7 @@
 //!   (`curl --user ":TOKEN"`); `Authorization: Bearer` works too.
 
 mod create;
+mod elements;
 mod error;
 mod read;
 mod update;
@@ -43,7 +47,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/v1/request",
             idempotency::keyed(state, post(create::create).patch(update::update)),
         )
-        .route("/v1/requests", get(read::list))
+        .route(
+            "/v1/requests",
+            idempotency::keyed(state, get(read::list).post(create::create_many)),
+        )
+        .route("/v1/elements", axum::routing::patch(elements::patch))
         .route("/v1/requests/{id}", get(read::get))
         .route("/v1/campaigns", get(read::campaigns))
 }
@@ -139,6 +147,9 @@ pub struct CollectRequest {
     pub send_rejection_message: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_reopen_message: Option<bool>,
+    /// `forms`, `documents`, `texts` and `pages`: on `GET /v1/requests/{id}`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<elements::Elements>,
 }
 
 impl CollectRequest {
@@ -170,6 +181,7 @@ impl CollectRequest {
             send_completion_message: flag("sendCompletionMessage"),
             send_rejection_message: flag("sendRejectionMessage"),
             send_reopen_message: flag("sendReopenMessage"),
+            elements: None,
         }
     }
 }

@@ -16,22 +16,34 @@ use docket_domain::workflow::StatusKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// `GET /v1/requests/{id}[?expires=seconds]`: the request with its elements; upload URLs
+/// are signed for `expires` seconds (default 900, at most 3600).
 pub async fn get(
     State(state): State<AppState>,
     CollectAuth(p): CollectAuth,
     raw: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<RequestEnvelope>, CollectError> {
     let Path(raw) = raw.map_err(|_| CollectError::NotFound("request not found".into()))?;
     p.require(Scope::RequestsRead)?;
+    #[derive(Deserialize)]
+    struct GetParams {
+        expires: Option<String>,
+    }
+    let params: GetParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| CollectError::BadRequest(format!("invalid query: {e}")))?;
+    let expires = super::elements::parse_expires(params.expires.as_deref())?;
     let not_found = || CollectError::NotFound("request not found".into());
     let id: RequestId = raw.parse().map_err(|_| not_found())?;
     let request = crate::ops::reads::get_request(&state, &p, id)
         .await?
         .filter(|r| r.deleted_at.is_none() && is_campaign(&r.type_key))
         .ok_or_else(not_found)?;
+    let mut rendered = render(&state, &request).await?;
+    rendered.elements = Some(super::elements::of_request(&state, &request, expires).await?);
     Ok(Json(RequestEnvelope {
         errors: vec![],
-        request: render(&state, &request).await?,
+        request: rendered,
     }))
 }
 

@@ -8,9 +8,9 @@ use super::{
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use docket_domain::email::{flagged_message, COLLECT_MESSAGES};
+use docket_domain::email::{queue_flagged, COLLECT_MESSAGES};
 use docket_domain::ids::RequestId;
-use docket_domain::request::{message_queued, plan_update, Patch, RequestPatch};
+use docket_domain::request::{plan_update, Patch, RequestPatch};
 use docket_domain::workflow::StatusKey;
 use docket_domain::DomainError;
 use serde::Deserialize;
@@ -72,12 +72,15 @@ pub async fn update(
     let ws = p.workspace_id;
     let principal = p;
     let now = docket_domain::now();
-    let applied = state
+    // Through `change_items`: the message a move sends may list the rejected items, read
+    // in the same transaction.
+    let (applied, _) = state
         .store()
-        .change_request(
+        .change_items(
             ws,
             id,
-            Box::new(move |current, rtype| {
+            Vec::new(),
+            Box::new(move |current, rtype, items| {
                 if !is_campaign(&rtype.key) {
                     return Err(DomainError::NotFound("request"));
                 }
@@ -102,19 +105,14 @@ pub async fn update(
                 };
                 let planned = plan_update(&principal, current, &rtype.workflow, patch, None, now)?;
                 Ok(planned.map(|mut planned| {
-                    let moved = planned.event.changes.iter().any(|c| c.field == "status");
-                    if let Some((template, recipient)) = moved
-                        .then(|| flagged_message(&planned.request, COLLECT_MESSAGES, FLAGS_KEY))
-                        .flatten()
-                    {
-                        planned.follow_ups.push(message_queued(
-                            &principal,
-                            &planned.request,
-                            template,
-                            &recipient,
-                            now,
-                        ));
-                    }
+                    queue_flagged(
+                        &mut planned,
+                        items,
+                        COLLECT_MESSAGES,
+                        FLAGS_KEY,
+                        &principal,
+                        now,
+                    );
                     planned
                 }))
             }),
