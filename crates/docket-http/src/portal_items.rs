@@ -52,6 +52,11 @@ pub(crate) fn answer_text(v: &Option<Value>) -> String {
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join(", "),
+        // A whole number reads as one ("2", not "2.0").
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
         Some(other) => other.to_string(),
     }
 }
@@ -114,12 +119,14 @@ pub async fn rows(state: &AppState, r: &Request) -> Result<Vec<PortalItem>, ApiE
 fn typed_answer(kind: Option<&AnswerType>, values: Vec<String>) -> Value {
     let first = values.first().cloned().unwrap_or_default();
     match kind {
-        Some(AnswerType::Number { .. }) => first
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Value::String(first), Value::Number),
+        Some(AnswerType::Number { .. }) => {
+            let t = first.trim();
+            t.parse::<i64>()
+                .ok()
+                .map(serde_json::Number::from)
+                .or_else(|| t.parse::<f64>().ok().and_then(serde_json::Number::from_f64))
+                .map_or(Value::String(first), Value::Number)
+        }
         Some(AnswerType::Checkbox) => Value::Bool(!values.is_empty()),
         Some(AnswerType::Choice { multiple: true, .. }) => Value::from(
             values

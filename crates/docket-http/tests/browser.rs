@@ -151,3 +151,168 @@ backend_tests! {
         }
     }
 }
+
+/// A type whose workflow follows its items (all answered: in review; all approved: done;
+/// sent back: asked again), asking for two answers and a payslip (PDF).
+async fn payroll_type(app: &TestApp) {
+    app.post(
+        OWNER_TOKEN,
+        "/api/v1/request-types",
+        json!({ "key": "payroll", "name": "Payroll details", "workflow": {
+            "statuses": [
+                {"key": "asked", "label": "Asked", "category": "open", "initial": true},
+                {"key": "review", "label": "In review", "category": "in_progress"},
+                {"key": "done", "label": "Done", "category": "done"}
+            ],
+            "transitions": [
+                {"from": "asked", "to": "review", "by": ["recipient", "requests:manage"]},
+                {"from": "review", "to": "asked", "by": ["requests:manage"]},
+                {"from": "review", "to": "done", "by": ["requests:manage"]}
+            ],
+            "on_items": {"submitted": "review", "approved": "done", "sent_back": "asked"}},
+          "items": [
+            {"kind": "question", "key": "employer", "label": "Employer", "required": true, "answer_type": {"type": "text"}},
+            {"kind": "question", "key": "children", "label": "Number of children", "required": true, "answer_type": {"type": "number", "min": 0}},
+            {"kind": "document", "key": "payslip", "label": "Latest payslip", "required": true, "allowed_types": ["application/pdf"]}
+          ]}),
+    )
+    .await
+    .expect(201, "");
+}
+
+/// The `.eml` files the mail folder holds, as text.
+fn mails(folder: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the page scrolls sideways (wider than its window).
+async fn scrolls_sideways(chrome: &Chrome) -> bool {
+    let v = chrome
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_bool().unwrap()
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_recipient_answers_items_on_a_phone_and_staff_review_them_on_the_desk() {
+        let folder = tempfile::tempdir().unwrap();
+        let app = spawn_app_with(docket_http::Settings {
+            mail: Some(docket_http::settings::MailSettings {
+                from: "desk@docket.example".into(),
+                smtp: None,
+                folder: folder.path().to_path_buf(),
+                retry_schedule_ms: vec![100],
+            }),
+            scheduler_interval_ms: 50,
+            ..test_settings()
+        })
+        .await;
+        payroll_type(&app).await;
+        set_password(&app, &app.owner_id.clone(), PASSWORD).await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "payroll", "title": "Payroll details for 2027",
+            "data": { "contact": { "email": "ann@example.com", "name": "Ann" } } })).await;
+        let (id, number) = (r["id"].as_str().unwrap().to_owned(), r["number"].as_i64().unwrap());
+        let token = link(&app, &r, json!({ "mode": "multi_use" })).await;
+        let items = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/items")).await.ok().body["items"].clone();
+        let item = |key: &str| items.as_array().unwrap().iter().find(|i| i["key"] == key).unwrap()["id"].as_str().unwrap().to_owned();
+        let (employer, children, payslip) = (item("employer"), item("children"), item("payslip"));
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("payslip-december-2026-acme-ltd-gross-and-net-salary-statement.pdf");
+        let second = dir.path().join("payslip-clear.pdf");
+        std::fs::write(&first, b"%PDF-1.4\n% blurry\n").unwrap();
+        std::fs::write(&second, b"%PDF-1.4\n% sharp\n").unwrap();
+
+        // The recipient, on a phone: the answers save as they type; the upload confirms.
+        let phone = Chrome::start(390, 844).await;
+        let portal = app.url(&format!("/p/{token}"));
+        phone.goto(&portal).await;
+        phone.wait_for("#items").await;
+        assert_eq!(phone.text("#asking").await, "Owner of Default is asking you for something");
+        assert!(phone.client.find(fantoccini::Locator::Css("#complete[disabled]")).await.is_ok(), "nothing answered yet");
+        phone.fill(&format!("#answer-{employer}"), "ACME Ltd").await;
+        phone.wait_for_text(&format!("#item-{employer} .saved"), &["Saved"]).await;
+        phone.fill(&format!("#answer-{children}"), "2").await;
+        phone.wait_for_text(&format!("#item-{children} .saved"), &["Saved"]).await;
+        phone.wait_for_text(&format!("#item-{children} .item-state"), &["Sent, waiting for review"]).await;
+        let input = phone.client.find(fantoccini::Locator::Css(&format!("#file-{payslip}"))).await.unwrap();
+        input.send_keys(&first.display().to_string()).await.unwrap();
+        phone.click(&format!("#item-{payslip} button[type=submit]")).await;
+        phone.wait_for_text(".flash.notice", &["Sent: payslip-december-2026"]).await;
+        assert!(!scrolls_sideways(&phone).await, "a long file name wraps on a phone");
+        if screenshots() {
+            phone.screenshot("portal-items").await;
+        }
+        let now = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}")).await.ok();
+        assert_eq!(now.body["status"], "review", "every required item answered: in review");
+
+        // Staff reject the payslip with a reason on the desk and send it back.
+        let desk = Chrome::start(1280, 900).await;
+        desk.goto(&app.url("/desk/login")).await;
+        desk.wait_for("#email").await;
+        desk.fill("#email", OWNER_EMAIL).await;
+        desk.fill("#password", PASSWORD).await;
+        desk.click("form button[type=submit]").await;
+        desk.wait_for(".bar").await;
+        desk.goto(&app.url(&format!("/desk/requests/{number}"))).await;
+        desk.wait_for("#items").await;
+        desk.fill(&format!("#reason-{payslip}"), "The scan is blurry; send a sharper one").await;
+        desk.click(&format!("#item-{payslip} form.reject button")).await;
+        desk.wait_for("#send-back").await;
+        assert!(desk.text(&format!("#item-{payslip} .item-state")).await.contains("Needs changes: The scan is blurry"));
+        desk.click("#send-back").await;
+        desk.wait_for_text(".flash.notice", &["Sent back"]).await;
+
+        // The contact's email names the item and the reason and links the portal.
+        let mut sent = Vec::new();
+        for _ in 0..100 {
+            sent = mails(folder.path());
+            if sent.iter().any(|m| m.contains("Latest payslip")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let mail = sent.iter().find(|m| m.contains("Latest payslip")).unwrap_or_else(|| panic!("no rejection email in {sent:?}"));
+        assert!(mail.contains("ann@example.com"), "{mail}");
+        assert!(mail.contains("- Latest payslip: The scan is blurry; send a sharper one"), "{mail}");
+        assert!(mail.contains(&format!("/p/{token}")), "{mail}");
+
+        // The portal says what to fix; the recipient sends it again.
+        phone.goto(&portal).await;
+        phone.wait_for_text(&format!("#item-{payslip} .item-state"), &["Needs changes: The scan is blurry; send a sharper one"]).await;
+        let input = phone.client.find(fantoccini::Locator::Css(&format!("#file-{payslip}"))).await.unwrap();
+        input.send_keys(&second.display().to_string()).await.unwrap();
+        phone.click(&format!("#item-{payslip} button[type=submit]")).await;
+        phone.wait_for_text(".flash.notice", &["Sent: payslip-clear.pdf"]).await;
+
+        // Staff approve all three; the request is done, and the payslip's history lists both.
+        desk.goto(&app.url(&format!("/desk/requests/{number}"))).await;
+        for it in [&employer, &children, &payslip] {
+            desk.wait_for(&format!("#item-{it} button[data-review=approve]")).await;
+            desk.click(&format!("#item-{it} button[data-review=approve]")).await;
+            desk.wait_for_text(".flash.notice", &["Item approved"]).await;
+        }
+        let now = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}")).await.ok();
+        assert_eq!(now.body["status"], "done");
+        assert_eq!(desk.text("#status").await, "Done");
+        let history = desk.text(&format!("#item-{payslip} .history")).await;
+        assert!(history.contains("History (2)"), "{history}");
+        desk.client.execute("document.querySelectorAll('details.history').forEach(d => d.open = true);", vec![]).await.unwrap();
+        if screenshots() {
+            desk.client.execute("document.getElementById('items-h').scrollIntoView();", vec![]).await.unwrap();
+            desk.screenshot("desk-items").await;
+        }
+        let history = desk.text(&format!("#item-{payslip} .history")).await;
+        assert!(history.contains("payslip-december-2026") && history.contains("payslip-clear.pdf"), "{history}");
+    }
+}

@@ -32,7 +32,7 @@ pub struct HistoryRow {
     pub number: u32,
     pub who: String,
     pub when: String,
-    /// The answer in words, or the names of the files sent.
+    /// The answer in words, or "sent" before the files' links.
     pub what: String,
     pub files: Vec<ItemFile>,
 }
@@ -78,11 +78,11 @@ fn history_row(dir: &Directory, files: &[FileRecord], s: &Submission) -> History
         (None, None) => "A token".to_owned(),
     };
     let files: Vec<ItemFile> = s.files.iter().map(|id| file_of(files, id)).collect();
+    // The files follow as links.
     let what = if s.answer.is_some() {
         answer_text(&s.answer)
     } else {
-        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        format!("sent {}", names.join(", "))
+        "sent".to_owned()
     };
     HistoryRow {
         number: s.number,
