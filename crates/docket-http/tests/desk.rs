@@ -10,6 +10,15 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
 
+/// The General type's items template, through the API.
+async fn general_items(app: &TestApp) -> Value {
+    app.get(OWNER_TOKEN, "/api/v1/request-types/general")
+        .await
+        .expect(200, "")
+        .body["items"]
+        .clone()
+}
+
 async fn owner_browser(app: &TestApp) -> Browser {
     set_password(app, &app.owner_id, PASSWORD).await;
     let mut b = Browser::new(app);
@@ -214,6 +223,52 @@ backend_tests! {
         assert!(refused.location.as_deref().unwrap_or_default().contains("error="));
         let doc = app.get(OWNER_TOKEN, &format!("{items}/{document}")).await.expect(200, "");
         assert_eq!(doc.body["submissions"], 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_types_items_template_is_edited_with_a_form() {
+        let app = spawn_app().await;
+        let b = owner_browser(&app).await;
+        let page = b.get("/desk/settings").await;
+        assert!(page.html.contains("Items asked for"));
+        let path = "/desk/settings/types/general/items";
+        let csrf = page.csrf();
+        let saved = b
+            .post(path, &[("csrf", &csrf), ("i0.order", "0"), ("i0.kind", "document"), ("i0.label", "Passport"),
+                ("i0.instructions", "The photo page"), ("i0.allowed_types", "application/pdf, image/*"), ("i0.max_files", "2"),
+                ("i0.required", "on"), ("i1.kind", ""), ("i1.label", "")])
+            .await;
+        assert!(saved.location.unwrap().contains("notice="));
+        let got = general_items(&app).await;
+        assert_eq!(got[0]["label"], "Passport");
+        assert_eq!(got[0]["allowed_types"], json!(["application/pdf", "image/*"]));
+        assert_eq!((got[0]["max_files"].as_u64(), got[0]["required"].as_bool()), (Some(2), Some(true)));
+        let key = got[0]["key"].as_str().unwrap().to_owned();
+
+        // A choice question added before it (order), the document kept by its key.
+        let saved = b
+            .post(path, &[("csrf", &csrf), ("i0.order", "2"), ("i0.key", &key), ("i0.kind", "document"), ("i0.label", "Passport"),
+                ("i0.required", "on"), ("i1.order", "1"), ("i1.kind", "question"), ("i1.label", "Colour"), ("i1.answer", "choices"),
+                ("i1.options", "red\r\nblue")])
+            .await;
+        assert!(saved.location.unwrap().contains("notice="));
+        let got = general_items(&app).await;
+        assert_eq!(got[0]["label"], "Colour");
+        assert_eq!(got[0]["answer_type"], json!({"type": "choice", "options": ["red", "blue"], "multiple": true}));
+        assert_eq!((got[1]["label"].as_str(), got[1]["key"].as_str()), (Some("Passport"), Some(key.as_str())));
+        let page = b.get("/desk/settings").await;
+        assert!(page.html.contains("value=\"Colour\""));
+
+        // A bad bound is refused and changes nothing; a removed row is gone.
+        let refused = b
+            .post(path, &[("csrf", &csrf), ("i0.kind", "question"), ("i0.label", "Age"), ("i0.answer", "number"), ("i0.min", "young")])
+            .await;
+        assert!(refused.location.unwrap().contains("error="));
+        assert_eq!(general_items(&app).await.as_array().unwrap().len(), 2);
+        let refused = b.post(path, &[("csrf", &csrf), ("i0.kind", "question"), ("i0.label", "")]).await;
+        assert!(refused.location.unwrap().contains("error="), "a label is required");
+        b.post(path, &[("csrf", &csrf), ("i0.key", &key), ("i0.kind", "document"), ("i0.label", "Passport"), ("i0.remove", "on")]).await;
+        assert_eq!(general_items(&app).await, json!([]));
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -26,6 +26,7 @@ pub mod page;
 pub mod requests;
 pub mod session;
 pub mod settings;
+pub mod type_items;
 
 use crate::state::AppState;
 use axum::http::header;
@@ -81,6 +82,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/desk/settings/types", post(settings::create_type))
         .route("/desk/settings/types/{key}", post(settings::update_type))
+        .route("/desk/settings/types/{key}/items", post(type_items::save))
         .route(
             "/assets/docket.css",
             get(|| async {

@@ -52,6 +52,8 @@ pub struct TypeView {
     pub statuses: Vec<(String, String, &'static str, bool)>,
     pub transitions: Vec<(String, String, String)>,
     pub workflow_json: String,
+    /// The items template's editor rows.
+    pub items: Vec<super::type_items::TemplateRow>,
 }
 
 #[derive(Template)]
@@ -67,6 +69,9 @@ struct SettingsPage {
     new_secret: Option<String>,
     may_manage_members: bool,
     may_edit_workflows: bool,
+    /// The items editor's choices.
+    kinds: &'static [&'static str],
+    answers: &'static [&'static str],
 }
 
 pub async fn page(
@@ -177,9 +182,12 @@ async fn inner(
                 })
                 .collect(),
             workflow_json: serde_json::to_string_pretty(&t.workflow).unwrap_or_default(),
+            items: super::type_items::rows(&t.items),
         })
         .collect();
     Ok(render(&SettingsPage {
+        kinds: &super::type_items::KINDS,
+        answers: &super::type_items::ANSWERS,
         nav: Nav::new(user, "settings"),
         flash,
         members,
@@ -199,7 +207,7 @@ async fn inner(
     }))
 }
 
-const PAGE: &str = "/desk/settings";
+pub(super) const PAGE: &str = "/desk/settings";
 
 #[derive(Deserialize)]
 pub struct AddMemberForm {
