@@ -27,7 +27,7 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
-pub use plan::{check_answer, plan_items, ItemAction, ItemActor, Verdict};
+pub use plan::{check_answer, fill_documents, plan_items, Filled, ItemAction, ItemActor, Verdict};
 
 /// Limits that keep one request's items small enough to show on one page.
 pub mod limits {
@@ -802,6 +802,21 @@ pub struct ItemWrites {
     pub upsert: Vec<Item>,
     pub remove: Vec<ItemId>,
     pub submissions: Vec<Submission>,
+}
+
+impl ItemWrites {
+    /// These writes followed by `later` (planned on the items these leave): a later
+    /// version of an item replaces the earlier one.
+    pub fn then(mut self, later: ItemWrites) -> ItemWrites {
+        for item in later.upsert {
+            self.upsert.retain(|i| i.id != item.id);
+            self.upsert.push(item);
+        }
+        self.upsert.retain(|i| !later.remove.contains(&i.id));
+        self.remove.extend(later.remove);
+        self.submissions.extend(later.submissions);
+        self
+    }
 }
 
 impl ItemWrites {

@@ -303,7 +303,7 @@ async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> R
         .store()
         .use_link(
             &parsed,
-            Box::new(move |link, current, rtype| {
+            Box::new(move |link, current, rtype, _| {
                 plan_link_completion(link, current, &rtype.workflow, now)
             }),
         )

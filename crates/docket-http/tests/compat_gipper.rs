@@ -822,3 +822,75 @@ backend_tests! {
         assert_eq!(files.body["items"].as_array().unwrap().len(), 1, "refused completions store no file");
     }
 }
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_completion_fills_the_document_items_of_the_type() {
+        let app = spawn_app().await;
+        // Gipper's type is made by the first content request.
+        create(&app, "first", "one_time", &future()).await;
+        // The gipper type asks for one photo and one video, and one question.
+        app.patch(
+            &app.owner_token,
+            "/api/v1/request-types/gipper",
+            json!({ "items": [
+                {"kind": "document", "key": "photo", "label": "A photo", "required": true, "allowed_types": ["image/*"]},
+                {"kind": "document", "key": "video", "label": "A video", "required": true, "allowed_types": ["video/*"], "max_files": 2},
+                {"kind": "question", "key": "where", "label": "Where was it taken?", "answer_type": {"type": "text"}},
+            ]}),
+        )
+        .await
+        .ok();
+        let made = create(&app, "items", "multi_use", &future()).await;
+        let token = made["token"].as_str().unwrap().to_owned();
+        let photo: Vec<u8> = [&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..], &[7u8; 100]].concat();
+        let object = app.files_dir.join("uploads/photo.png");
+        std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+        std::fs::write(&object, &photo).unwrap();
+
+        let r = public(
+            &app,
+            Method::PUT,
+            &format!("{BASE}/{token}/complete"),
+            Some(json!({ "media_files": [
+                { "name": "clip", "s3_key": "uploads/clip.mov", "format_type": "mov", "media_type": "video", "size": 9000 },
+                { "name": "Beach.png", "s3_key": "uploads/photo.png", "format_type": "PNG", "media_type": "photo", "size": photo.len() },
+                { "name": "Second.png", "s3_key": "uploads/photo.png", "format_type": "PNG", "media_type": "photo", "size": photo.len() }
+            ]})),
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+        let all = app.list_all(&app.owner_token, "type=gipper").await;
+        let id = all.iter().find(|r| r["title"] == "items").unwrap()["id"].as_str().unwrap().to_owned();
+        let items = app.get(&app.owner_token, &format!("/api/v1/requests/{id}/items")).await.expect(200, "");
+        let by_key = |key: &str| {
+            items.body["items"].as_array().unwrap().iter().find(|i| i["key"] == key).unwrap().clone()
+        };
+        let files = app.get(&app.owner_token, &format!("/api/v1/requests/{id}/files")).await.expect(200, "");
+        let name_of = |file: &Value| -> String {
+            let found = files.body["items"].as_array().unwrap().iter().find(|f| f["id"] == *file);
+            found.unwrap_or_else(|| panic!("no file {file}"))["name"].as_str().unwrap().to_owned()
+        };
+        let names = |item: &Value| -> Vec<String> { item["files"].as_array().unwrap().iter().map(name_of).collect() };
+        // Each document item takes what it allows, up to its number of files, in order.
+        let photo_item = by_key("photo");
+        assert_eq!(photo_item["state"], "submitted", "{photo_item}");
+        assert_eq!(names(&photo_item), ["Beach.png"]);
+        let video_item = by_key("video");
+        assert_eq!(video_item["state"], "submitted", "{video_item}");
+        assert_eq!(names(&video_item), ["clip"]);
+        // A question is not answered by files.
+        assert_eq!(by_key("where")["state"], "missing");
+        let request = app.get(&app.owner_token, &format!("/api/v1/requests/{id}")).await.expect(200, "");
+        assert_eq!(request.body["items"]["submitted"], 2, "{}", request.body);
+        // The timeline says which item took which upload.
+        let timeline = app.get(&app.owner_token, &format!("/api/v1/requests/{id}/timeline")).await.expect(200, "");
+        let submitted = timeline.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "item.submitted")
+            .count();
+        assert_eq!(submitted, 2, "{}", timeline.body);
+    }
+}

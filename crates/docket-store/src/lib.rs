@@ -70,7 +70,12 @@ pub type PlanItems =
 /// (see `docket_domain::link::plan_link_use`): the next request and event, and the link
 /// with its use counted.
 pub type PlanLinkUse = Box<
-    dyn FnOnce(&PublicLink, &Request, &RequestType) -> Result<(Planned, PublicLink), DomainError>
+    dyn FnOnce(
+            &PublicLink,
+            &Request,
+            &RequestType,
+            &[Item],
+        ) -> Result<(Planned, PublicLink), DomainError>
         + Send,
 >;
 

@@ -397,6 +397,84 @@ pub fn plan_items(
     }))
 }
 
+/// What filling a request's document items from one delivery of files plans: the request
+/// after it (its progress, and its status where the workflow follows the items), the item
+/// writes, and the events (`item.submitted`, and any move they cause), in order.
+pub struct Filled {
+    pub request: Request,
+    pub items: ItemWrites,
+    pub events: Vec<Event>,
+}
+
+/// Fills the document items the recipient still has to answer (nothing sent, or what was
+/// sent rejected) with `files` they delivered through `link` in one go (Gipper's
+/// completion): each item, in order, takes the files its allowed types accept that no
+/// earlier item took, up to its number of files. Each is an ordinary submission, planned
+/// by [`plan_items`]; files no item takes stay on the request only.
+pub fn fill_documents(
+    link: &PublicLink,
+    current: &Request,
+    rtype: &RequestType,
+    items: &[Item],
+    files: &[FileRecord],
+    now: Timestamp,
+) -> Result<Filled, DomainError> {
+    let mut request = current.clone();
+    let mut now_items = items.to_vec();
+    let mut writes = ItemWrites::default();
+    let mut events = Vec::new();
+    let mut taken: Vec<FileId> = Vec::new();
+    for item in items {
+        if item.spec.kind != ItemKind::Document
+            || !matches!(item.state, Some(ItemState::Missing | ItemState::Rejected))
+        {
+            continue;
+        }
+        let max = item.spec.max_files.unwrap_or(1) as usize;
+        let chosen: Vec<FileRecord> = files
+            .iter()
+            .filter(|f| !taken.contains(&f.id))
+            .filter(|f| {
+                item.spec.allowed_types.is_empty()
+                    || pattern_allows(&item.spec.allowed_types, &f.content_type)
+            })
+            .take(max)
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        taken.extend(chosen.iter().map(|f| f.id));
+        let action = ItemAction::Submit {
+            item: item.id,
+            answer: None,
+            files: chosen,
+        };
+        let Some(planned) = plan_items(
+            ItemActor::Recipient(link),
+            &request,
+            rtype,
+            &now_items,
+            action,
+            None,
+            now,
+        )?
+        else {
+            continue;
+        };
+        now_items = planned.items.apply_to(now_items);
+        writes = writes.then(planned.items);
+        events.push(planned.event);
+        events.extend(planned.follow_ups);
+        request = planned.request;
+    }
+    Ok(Filled {
+        request,
+        items: writes,
+        events,
+    })
+}
+
 fn replace(items: &mut [Item], item: Item) {
     if let Some(slot) = items.iter_mut().find(|i| i.id == item.id) {
         *slot = item;

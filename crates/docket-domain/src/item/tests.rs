@@ -657,3 +657,47 @@ fn reviewing_takes_what_the_workflow_review_move_takes() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn a_delivery_of_files_fills_the_document_items_that_take_them() {
+    let c = case(Workflow::general());
+    let link = PublicLink::new(
+        &c.request,
+        crate::link::LinkMode::OneTime,
+        None,
+        crate::now(),
+    );
+    let files = vec![
+        c.file("clip.mp4", "video/mp4"),
+        c.file("front.jpg", "image/jpeg"),
+        c.file("back.jpg", "image/jpeg"),
+        c.file("extra.pdf", "application/pdf"),
+    ];
+    let filled =
+        fill_documents(&link, &c.request, &c.rtype, &c.items, &files, crate::now()).unwrap();
+    // The passport takes images and PDFs, two at most: the first two that fit.
+    let passport = filled
+        .items
+        .upsert
+        .iter()
+        .find(|i| i.spec.key == "passport")
+        .unwrap();
+    assert_eq!(passport.state, Some(ItemState::Submitted));
+    assert_eq!(passport.files, vec![files[1].id, files[2].id]);
+    assert_eq!(filled.items.submissions.len(), 1);
+    assert_eq!(filled.items.submissions[0].link_id, Some(link.id));
+    assert_eq!(filled.events[0].kind, EventKind::ItemSubmitted);
+    assert_eq!(filled.request.items.submitted, 1);
+    // Nothing that takes files: nothing changes.
+    let none = fill_documents(
+        &link,
+        &c.request,
+        &c.rtype,
+        &c.items,
+        &files[..1],
+        crate::now(),
+    )
+    .unwrap();
+    assert!(none.items.is_empty() && none.events.is_empty());
+    assert_eq!(none.request, c.request);
+}

@@ -491,7 +491,7 @@ pub async fn a_link_use_stores_its_files_in_the_same_write(store: Arc<dyn Store>
         .use_link_with_files(
             &link.token,
             files.clone(),
-            Box::new(move |l, r, t| {
+            Box::new(move |l, r, t, _| {
                 let (mut planned, used) = plan_link_use(l, r, &t.workflow, completion(), now())?;
                 planned
                     .event
@@ -522,7 +522,7 @@ pub async fn a_link_use_stores_its_files_in_the_same_write(store: Arc<dyn Store>
         .use_link_with_files(
             &link.token,
             vec![media("c.png")],
-            Box::new(|l, r, t| plan_link_use(l, r, &t.workflow, completion(), now())),
+            Box::new(|l, r, t, _| plan_link_use(l, r, &t.workflow, completion(), now())),
         )
         .await;
     assert!(refused.is_err());

@@ -145,7 +145,7 @@ pub async fn public_links_are_created_found_listed_and_revoked(store: Arc<dyn St
     let err = store
         .use_link(
             &second.token,
-            Box::new(|l, r, t| plan_link_use(l, r, &t.workflow, completion(), now())),
+            Box::new(|l, r, t, _| plan_link_use(l, r, &t.workflow, completion(), now())),
         )
         .await
         .unwrap_err();
@@ -177,7 +177,7 @@ pub async fn a_one_time_link_is_used_exactly_once_under_concurrent_uses(store: A
             store
                 .use_link(
                     &token,
-                    Box::new(|l, r, t| plan_link_use(l, r, &t.workflow, completion(), now())),
+                    Box::new(|l, r, t, _| plan_link_use(l, r, &t.workflow, completion(), now())),
                 )
                 .await
         }));

@@ -215,7 +215,8 @@ pub(super) async fn use_link_with_files(
     let link = link_in(tx, found.workspace_id, found.id, " for update")
         .await?
         .ok_or(DomainError::NotFound("link"))?;
-    let (planned, used) = plan(&link, &current, &rtype)?;
+    let items = super::items::list_items(&mut *tx, link.workspace_id, link.request_id).await?;
+    let (planned, used) = plan(&link, &current, &rtype, &items)?;
     let updated = update_request(&mut *tx, &planned.request, current.version).await?;
     if updated != 1 {
         return Err(DomainError::PreconditionFailed {

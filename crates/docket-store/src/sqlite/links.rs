@@ -155,7 +155,8 @@ pub(super) fn use_link_with_files(
         return Err(internal("a file of a link use names another request"));
     }
     let rtype = request_type_cached(c, cache, current.type_id)?;
-    let (planned, used) = plan(&link, &current, &rtype)?;
+    let items = super::items::list_items(c, link.workspace_id, link.request_id)?;
+    let (planned, used) = plan(&link, &current, &rtype, &items)?;
     // The request first: a bad value fails that statement alone, before any
     // write (see writer.rs). Both writes check what the plan was made from;
     // with one writer they always match.

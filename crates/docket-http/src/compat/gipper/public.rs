@@ -120,10 +120,14 @@ pub async fn complete(
         .use_link_with_files(
             &token,
             records,
-            Box::new(move |link, current, rtype| {
+            Box::new(move |link, current, rtype, items| {
                 if rtype.key.as_str() != TYPE_KEY {
                     return Err(DomainError::NotFound("link"));
                 }
+                // The type's document items take what arrived, as submissions.
+                let filled = docket_domain::item::fill_documents(
+                    link, current, rtype, items, &recorded, now,
+                )?;
                 // Every completion adds to the media already received.
                 let mut media = current
                     .data
@@ -139,12 +143,16 @@ pub async fn complete(
                     data,
                 };
                 let (mut planned, used) =
-                    plan_link_use(link, current, &rtype.workflow, submission, now)?;
+                    plan_link_use(link, &filled.request, &rtype.workflow, submission, now)?;
                 // The same event says which files arrived.
                 planned
                     .event
                     .changes
                     .extend(recorded.iter().map(attached_change));
+                planned.items = filled.items;
+                let mut events = filled.events;
+                events.append(&mut planned.follow_ups);
+                planned.follow_ups = events;
                 Ok((planned, used))
             }),
         )
