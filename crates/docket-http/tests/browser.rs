@@ -316,3 +316,126 @@ backend_tests! {
         assert!(history.contains("payslip-december-2026") && history.contains("payslip-clear.pdf"), "{history}");
     }
 }
+
+/// A Collect call, with the API key as HTTP Basic's password as Collect's clients send it.
+async fn collect(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let mut b = app
+        .client
+        .request(method.clone(), app.url(path))
+        .basic_auth("", Some(OWNER_TOKEN));
+    if !body.is_null() {
+        b = b.json(&body);
+    }
+    let r = app.send(b).await;
+    assert!(
+        r.status.is_success(),
+        "{method} {path}: {} {}",
+        r.status,
+        r.body
+    );
+    r.body
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_recipient_answers_collects_elements_on_a_phone_and_staff_review_them_through_collects_api() {
+        use reqwest::Method;
+        let folder = tempfile::tempdir().unwrap();
+        let app = spawn_app_with(docket_http::Settings {
+            mail: Some(docket_http::settings::MailSettings {
+                from: "desk@docket.example".into(),
+                smtp: None,
+                folder: folder.path().to_path_buf(),
+                retry_schedule_ms: vec![100],
+            }),
+            scheduler_interval_ms: 50,
+            ..test_settings()
+        })
+        .await;
+        // The campaign's elements: two questions and a payslip (PDF).
+        collect(&app, Method::GET, "/v1/campaigns", Value::Null).await;
+        app.patch(OWNER_TOKEN, "/api/v1/request-types/collect", json!({"items": [
+            {"kind": "question", "key": "employer", "label": "Employer", "required": true, "answer_type": {"type": "text"}},
+            {"kind": "question", "key": "children", "label": "Number of children", "required": true, "answer_type": {"type": "number", "min": 0}},
+            {"kind": "document", "key": "payslip", "label": "Latest payslip", "required": true, "allowed_types": ["application/pdf"]}
+        ]})).await.expect(200, "");
+        let made = collect(&app, Method::POST, "/v1/request", json!({
+            "campaignId": "collect",
+            "contact": {"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"},
+            "sendRejectionMessage": true, "sendCompletionMessage": true
+        })).await["request"].clone();
+        let id = made["_id"].as_str().unwrap().to_owned();
+        let portal = app.url(made["portalUrl"].as_str().unwrap());
+        let got = collect(&app, Method::GET, &format!("/v1/requests/{id}"), Value::Null).await;
+        let forms = got["request"]["forms"].as_array().unwrap().clone();
+        let form = |name: &str| forms.iter().find(|f| f["items"][0]["name"] == name).unwrap()["_id"].as_str().unwrap().to_owned();
+        let (employer, children) = (form("Employer"), form("Number of children"));
+        let payslip = got["request"]["documents"][0]["_id"].as_str().unwrap().to_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("payslip-blurry.pdf");
+        let second = dir.path().join("payslip-clear.pdf");
+        std::fs::write(&first, b"%PDF-1.4\n% blurry\n").unwrap();
+        std::fs::write(&second, b"%PDF-1.4\n% sharp\n").unwrap();
+
+        // The contact opens the portal on a phone, answers both questions, uploads the payslip.
+        let phone = Chrome::start(390, 844).await;
+        phone.goto(&portal).await;
+        phone.wait_for("#items").await;
+        assert_eq!(phone.text("#asking").await, "Owner of Default is asking you for something");
+        phone.fill(&format!("#answer-{employer}"), "ACME Ltd").await;
+        phone.wait_for_text(&format!("#item-{employer} .saved"), &["Saved"]).await;
+        phone.fill(&format!("#answer-{children}"), "2").await;
+        phone.wait_for_text(&format!("#item-{children} .saved"), &["Saved"]).await;
+        let input = phone.client.find(fantoccini::Locator::Css(&format!("#file-{payslip}"))).await.unwrap();
+        input.send_keys(&first.display().to_string()).await.unwrap();
+        phone.click(&format!("#item-{payslip} button[type=submit]")).await;
+        phone.wait_for_text(".flash.notice", &["Sent: payslip-blurry.pdf"]).await;
+        assert!(!scrolls_sideways(&phone).await);
+
+        // Collect sees every element submitted: the request waits for review.
+        let got = collect(&app, Method::GET, &format!("/v1/requests/{id}"), Value::Null).await;
+        assert_eq!(got["request"]["status"], "waiting", "{}", got["request"]);
+        assert_eq!(got["request"]["forms"].as_array().unwrap().iter().map(|f| f["items"][0]["answer"].clone()).collect::<Vec<_>>(), [json!("ACME Ltd"), json!(2)]);
+        assert_eq!(got["request"]["documents"][0]["uploads"][0]["name"], "payslip-blurry.pdf");
+
+        // Staff reject the payslip with a reason and send the request back to pending.
+        let rejected = collect(&app, Method::PATCH, "/v1/elements", json!({"elementId": payslip, "status": "rejected", "reason": "The scan is blurry; send a sharper one"})).await;
+        assert_eq!(rejected["status"], "rejected");
+        collect(&app, Method::PATCH, "/v1/request", json!({"requestId": id, "status": "pending"})).await;
+        let mut sent = Vec::new();
+        for _ in 0..100 {
+            sent = mails(folder.path());
+            if sent.iter().any(|m| m.contains("Latest payslip")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let mail = sent.iter().find(|m| m.contains("Latest payslip")).unwrap_or_else(|| panic!("no rejection email in {sent:?}"));
+        assert!(mail.contains("ann@example.com"), "{mail}");
+        assert!(mail.contains("- Latest payslip: The scan is blurry; send a sharper one"), "{mail}");
+        assert!(mail.contains(made["portalUrl"].as_str().unwrap()), "{mail}");
+
+        // The portal says what to fix; the contact sends a sharper scan.
+        phone.goto(&portal).await;
+        phone.wait_for_text(&format!("#item-{payslip} .item-state"), &["Needs changes: The scan is blurry; send a sharper one"]).await;
+        let input = phone.client.find(fantoccini::Locator::Css(&format!("#file-{payslip}"))).await.unwrap();
+        input.send_keys(&second.display().to_string()).await.unwrap();
+        phone.click(&format!("#item-{payslip} button[type=submit]")).await;
+        phone.wait_for_text(".flash.notice", &["Sent: payslip-clear.pdf"]).await;
+
+        // Staff approve every element through Collect's API: the request is completed, and
+        // the payslip's history (the native API's submissions) lists both uploads.
+        for element in [&employer, &children, &payslip] {
+            let ok = collect(&app, Method::PATCH, "/v1/elements", json!({"elementId": element, "status": "approved"})).await;
+            assert_eq!(ok["status"], "approved", "{ok}");
+        }
+        let done = collect(&app, Method::GET, &format!("/v1/requests/{id}"), Value::Null).await;
+        assert_eq!(done["request"]["status"], "completed");
+        assert_eq!(done["request"]["documents"][0]["uploads"][0]["name"], "payslip-clear.pdf");
+        let history = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/items/{payslip}/submissions")).await.ok();
+        let files: Vec<Value> = history.body["items"].as_array().unwrap().iter().map(|s| s["files"].clone()).collect();
+        assert_eq!(files.len(), 2, "{}", history.body);
+        phone.goto(&portal).await;
+        phone.wait_for_text(&format!("#item-{payslip} .item-state"), &["Approved"]).await;
+    }
+}
