@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Docket's benchmark. Starts the release server on a fresh SQLite database, pinned to CPU 0,
 # and drives it with wrk pinned to CPU 1. Seeds SEED requests, then measures a bare
-# endpoint (/healthz, no auth, no database) and create, get, list and status-change load,
-# and prints requests/s, p50 and p99 for each, its ratio to the bare endpoint, and the
-# server's CPU time and disk reads per request.
+# endpoint (/healthz, no auth, no database) and create, get, list and status-change load;
+# then the requested items: filing a request of a type with 10 items, one answer to one
+# item, and status changes of requests with 10 items (beside those without). Prints
+# requests/s, p50 and p99 for each, its ratio to the bare endpoint, and the server's CPU
+# time and disk reads per request.
 #
 #   bench/run.sh                      # defaults: 10 s per run, 64 connections, 10 000 seeded
 #   DURATION=30 CONNS=128 bench/run.sh
@@ -54,6 +56,55 @@ load list -s bench/lua/list.lua "$BASE"
 load status -s bench/lua/status.lua "$BASE"
 load create -s bench/lua/create.lua "$BASE"
 
+# Requested items: a type whose template has 10 items (5 questions, 5 documents).
+python3 - "$BASE" "$DOCKET_BENCH_TOKEN" <<'PY'
+import json, sys, urllib.request
+base, token = sys.argv[1:]
+items = [{"kind": "question", "key": f"q{i}", "label": f"Question {i}", "required": True, "answer_type": {"type": "text"}} for i in range(5)]
+items += [{"kind": "document", "key": f"d{i}", "label": f"Document {i}", "required": True, "allowed_types": ["application/pdf"]} for i in range(5)]
+general = json.load(urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/request-types/general", headers={"Authorization": f"Bearer {token}"})))
+body = {"key": "items10", "name": "Ten items", "workflow": general["workflow"], "items": items}
+req = urllib.request.Request(f"{base}/api/v1/request-types", data=json.dumps(body).encode(), method="POST",
+    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+urllib.request.urlopen(req)
+PY
+load create_items -s bench/lua/create_items.lua "$BASE"
+# Up to 4000 requests with items for the status changes, and one question of each of the
+# first 2000 for the answers; beside them, 4000 untouched requests without items, so the
+# two status runs below start on requests alike but for the items, back to back.
+export DOCKET_BENCH_PAIRS="$WORK/pairs.txt"
+python3 - "$BASE" "$DOCKET_BENCH_TOKEN" "$WORK/item_ids.txt" "$DOCKET_BENCH_PAIRS" "$WORK/plain_ids.txt" <<'PY'
+import json, sys, urllib.request
+base, token, ids_out, pairs_out, plain_out = sys.argv[1:]
+get = lambda url: json.load(urllib.request.urlopen(urllib.request.Request(base + url, headers={"Authorization": f"Bearer {token}"})))
+def walk(query):
+    ids, cursor = [], None
+    while len(ids) < 4000:
+        page = get(f"/api/v1/requests?{query}&limit=100&sort=number&direction=asc" + (f"&cursor={cursor}" if cursor else ""))
+        ids += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor: break
+    if len(ids) < 1000:
+        sys.exit(f"only {len(ids)} requests for {query}")
+    return ids[:4000]
+ids = walk("type=items10")
+open(ids_out, "w").write("\n".join(ids) + "\n")
+pairs = [f"{r} {get(f'/api/v1/requests/{r}/items')['items'][0]['id']}" for r in ids[:2000]]
+open(pairs_out, "w").write("\n".join(pairs) + "\n")
+# The oldest requests still open: seeded ones the first status run did not touch.
+plain = walk("type=general&status=open")
+open(plain_out, "w").write("\n".join(plain) + "\n")
+PY
+load submit -s bench/lua/submit.lua "$BASE"
+# Status changes with and without items in the order A B B A (each on its own half of the
+# ids), so neither side gains from running first or last.
+split -n l/2 -d "$WORK/plain_ids.txt" "$WORK/plain_ids."
+split -n l/2 -d "$WORK/item_ids.txt" "$WORK/item_ids."
+DOCKET_BENCH_IDS="$WORK/plain_ids.00" load status_plain -s bench/lua/status.lua "$BASE"
+DOCKET_BENCH_IDS="$WORK/item_ids.00" load status_items -s bench/lua/status.lua "$BASE"
+DOCKET_BENCH_IDS="$WORK/item_ids.01" load status_items2 -s bench/lua/status.lua "$BASE"
+DOCKET_BENCH_IDS="$WORK/plain_ids.01" load status_plain2 -s bench/lua/status.lua "$BASE"
+
 STORED=$(curl -s "$BASE/api/v1/requests?limit=1&sort=number" -H "Authorization: Bearer $DOCKET_BENCH_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["number"])')
 RSS=$(ps -o rss= -p $SERVER | tr -d ' ')
 
@@ -75,7 +126,10 @@ def parse(name):
     disk_kb = int(open(f"{work}/{name}.reads").read()) / 1024 / max(done, 1)
     return rps, p50, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else "", cpu_us, disk_kb
 rows = [("bare GET /healthz", "bare"), ("create POST /requests", "create"), ("get GET /requests/{id}", "get"),
-        ("list GET /requests", "list"), ("status PATCH /requests/{id}", "status")]
+        ("list GET /requests", "list"), ("status PATCH /requests/{id}", "status"),
+        ("create, type with 10 items", "create_items"), ("answer one item", "submit"),
+        ("status, no items (1st)", "status_plain"), ("status, 10 items (1st)", "status_items"),
+        ("status, 10 items (2nd)", "status_items2"), ("status, no items (2nd)", "status_plain2")]
 bare = parse("bare")[0]
 print(f"\nDocket benchmark: {duration} s per run, {conns} connections, wrk -t1 on its own CPU, server on one CPU")
 print(f"{'workload':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} {'CPU us':>7} {'disk KB':>8} {'non-2xx':>8}")
@@ -86,4 +140,10 @@ print("CPU us: the server's CPU time (user + system) per request served, over th
 print("between runs than req/s when the machine's speed varies, and what a CPU-bound change moves.")
 print("disk KB: what the server read from the disk (not the page cache) per request served.")
 print(f"requests stored at the end: {stored}; server RSS: {int(rss) / 1024:.0f} MiB")
+both = lambda name, i: parse(name)[i] + parse(name + "2")[i]
+plain, with_items = both("status_plain", 0), both("status_items", 0)
+cpu_plain, cpu_items = both("status_plain", 5), both("status_items", 5)
+print(f"status change of a request with 10 items (A B B A): {with_items / plain:.3f}x the rate without items, "
+      f"{(cpu_items / cpu_plain - 1) * 100:+.1f}% server CPU per change (the target is at most +10%)")
+print(f"filing with 10 items: {parse('create_items')[0] / parse('create')[0]:.3f}x the rate of a plain create")
 PY
