@@ -228,6 +228,53 @@ impl DeliveryState {
     }
 }
 
+/// What an attempt leads to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(crate::Timestamp),
+    /// The last attempt failed: the delivery is `failed` and the webhook is paused with
+    /// this reason (sustained failure).
+    GiveUp {
+        pause_reason: String,
+    },
+}
+
+impl AttemptOutcome {
+    /// The delivery's state after the attempt, and when it is tried next (only a retry).
+    pub fn next_state(&self) -> (DeliveryState, Option<crate::Timestamp>) {
+        match self {
+            AttemptOutcome::Delivered => (DeliveryState::Delivered, None),
+            AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, Some(*at)),
+            AttemptOutcome::GiveUp { .. } => (DeliveryState::Failed, None),
+        }
+    }
+}
+
+/// Which due deliveries one claim takes, from `candidates` in the order they are due: at
+/// most `limit` in all and at most `per_webhook` of any one webhook, so one busy or slow
+/// receiver cannot take every worker's turn.
+pub fn fair_share<T>(
+    candidates: impl IntoIterator<Item = T>,
+    webhook_of: impl Fn(&T) -> WebhookId,
+    limit: usize,
+    per_webhook: usize,
+) -> Vec<T> {
+    let mut taken: std::collections::HashMap<WebhookId, usize> = Default::default();
+    let mut chosen = Vec::new();
+    for c in candidates {
+        if chosen.len() >= limit {
+            break;
+        }
+        let n = taken.entry(webhook_of(&c)).or_default();
+        if *n < per_webhook {
+            *n += 1;
+            chosen.push(c);
+        }
+    }
+    chosen
+}
+
 /// A change to a webhook; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct WebhookChange {
@@ -296,6 +343,45 @@ pub struct Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_takes_the_oldest_due_up_to_the_limit_and_a_fair_share_per_webhook() {
+        let (a, b, c) = (WebhookId::new(), WebhookId::new(), WebhookId::new());
+        let due = [
+            (a, 1),
+            (a, 2),
+            (a, 3),
+            (b, 4),
+            (a, 5),
+            (b, 6),
+            (b, 7),
+            (c, 8),
+        ];
+        let ids = |v: Vec<(WebhookId, i32)>| v.into_iter().map(|(_, n)| n).collect::<Vec<_>>();
+        // Two per webhook: the third and later of a webhook wait, the others go on.
+        assert_eq!(ids(fair_share(due, |d| d.0, 10, 2)), [1, 2, 4, 6, 8]);
+        // The limit counts only what is taken.
+        assert_eq!(ids(fair_share(due, |d| d.0, 3, 2)), [1, 2, 4]);
+        assert_eq!(ids(fair_share(due, |d| d.0, 0, 2)), Vec::<i32>::new());
+        assert_eq!(ids(fair_share(due, |d| d.0, 10, 1)), [1, 4, 8]);
+    }
+
+    #[test]
+    fn an_attempt_outcome_sets_the_deliverys_state_and_next_attempt() {
+        let at = crate::now();
+        assert_eq!(
+            AttemptOutcome::Delivered.next_state(),
+            (DeliveryState::Delivered, None)
+        );
+        assert_eq!(
+            AttemptOutcome::RetryAt(at).next_state(),
+            (DeliveryState::Pending, Some(at))
+        );
+        let give_up = AttemptOutcome::GiveUp {
+            pause_reason: "410 Gone".into(),
+        };
+        assert_eq!(give_up.next_state(), (DeliveryState::Failed, None));
+    }
 
     #[test]
     fn a_change_keeps_what_it_does_not_name_and_a_new_state_clears_the_pause_reason() {

@@ -169,17 +169,7 @@ pub struct ClaimedDelivery {
     pub request: Option<Request>,
 }
 
-/// What an attempt leads to.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AttemptOutcome {
-    Delivered,
-    RetryAt(Timestamp),
-    /// The last attempt failed: the delivery is `failed` and the webhook is paused with
-    /// this reason (sustained failure).
-    GiveUp {
-        pause_reason: String,
-    },
-}
+pub use docket_domain::webhook::AttemptOutcome;
 
 /// An email rendered from an event, waiting to be queued.
 #[derive(Clone, Debug, PartialEq, Eq)]

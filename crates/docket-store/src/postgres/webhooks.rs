@@ -11,7 +11,7 @@ use super::rows::{event_from_row, get, json, micros, to_json, EVENT_COLUMNS};
 use crate::{AttemptOutcome, ClaimedDelivery, Result, WebhookChange};
 use docket_domain::event::{Event, EventKind};
 use docket_domain::ids::{DeliveryId, EventId, RequestId, WebhookId, WorkspaceId};
-use docket_domain::webhook::{Attempt, Delivery, DeliveryState, Webhook, WebhookState};
+use docket_domain::webhook::{fair_share, Attempt, Delivery, DeliveryState, Webhook, WebhookState};
 use docket_domain::{from_micros, DomainError, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::PgConnection;
@@ -259,18 +259,10 @@ pub(super) async fn claim_deliveries(
     .iter()
     .map(|r| Ok((delivery_from_row(r)?, get(r, "event_seq")?)))
     .collect::<Result<_>>()?;
-    let mut per_hook: HashMap<WebhookId, usize> = HashMap::new();
+    let chosen = fair_share(candidates, |(d, _)| d.webhook_id, limit, per_webhook);
     let mut hooks: HashMap<WebhookId, Webhook> = HashMap::new();
     let mut claimed = Vec::new();
-    for (mut delivery, seq) in candidates {
-        if claimed.len() >= limit {
-            break;
-        }
-        let taken = per_hook.entry(delivery.webhook_id).or_default();
-        if *taken >= per_webhook {
-            continue;
-        }
-        *taken += 1;
+    for (mut delivery, seq) in chosen {
         let webhook = match hooks.get(&delivery.webhook_id) {
             Some(w) => w.clone(),
             None => {
@@ -327,11 +319,8 @@ pub(super) async fn record_attempt(
     let mut attempts: Vec<Attempt> = json(&row, "attempts")?;
     let webhook: uuid::Uuid = get(&row, "webhook_id")?;
     attempts.push(attempt);
-    let (state, next) = match &outcome {
-        AttemptOutcome::Delivered => (DeliveryState::Delivered, None),
-        AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, Some(micros(*at))),
-        AttemptOutcome::GiveUp { .. } => (DeliveryState::Failed, None),
-    };
+    let (state, next) = outcome.next_state();
+    let next = next.map(micros);
     sqlx::query(
         "update webhook_deliveries set attempts = $1::json, state = $2, next_attempt_at = $3 where id = $4",
     )

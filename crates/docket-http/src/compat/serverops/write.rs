@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::ids::RequestId;
-use docket_domain::request::{plan_create, NewRequest, RequestPatch};
+use docket_domain::request::{NewRequest, RequestPatch};
 use docket_domain::workflow::StatusKey;
 use serde::Deserialize;
 
@@ -55,16 +55,7 @@ pub async fn create(
         ..Default::default()
     };
     let rtype = builtin::ensure(&state, p.workspace_id, SERVEROPS_CASE).await?;
-    let principal = p.clone();
-    let now = docket_domain::now();
-    let (request, _) = state
-        .store()
-        .create_request(
-            p.workspace_id,
-            &rtype.key,
-            Box::new(move |t, n| plan_create(&principal, t, input, n, now)),
-        )
-        .await?;
+    let request = crate::ops::requests::file(&state, &p, &rtype.key, input).await?;
     Ok((StatusCode::CREATED, Json(Case::of(&request))))
 }
 

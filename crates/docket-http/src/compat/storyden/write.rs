@@ -14,7 +14,7 @@ use axum::extract::{Path, Request as HttpRequest, State};
 use axum::Json;
 use docket_domain::access::Scope;
 use docket_domain::ids::{MemberId, RequestId};
-use docket_domain::request::{plan_create, NewRequest, Patch, RequestPatch, Subject};
+use docket_domain::request::{NewRequest, Patch, RequestPatch, Subject};
 use docket_domain::workflow::StatusKey;
 use serde::Deserialize;
 
@@ -57,16 +57,7 @@ pub async fn create(
         ..Default::default()
     };
     let rtype = builtin::ensure(&state, p.workspace_id, STORYDEN_REPORT).await?;
-    let principal = p.clone();
-    let now = docket_domain::now();
-    let (request, _) = state
-        .store()
-        .create_request(
-            p.workspace_id,
-            &rtype.key,
-            Box::new(move |t, n| plan_create(&principal, t, input, n, now)),
-        )
-        .await?;
+    let request = crate::ops::requests::file(&state, &p, &rtype.key, input).await?;
     let people = people(&state, &p, std::slice::from_ref(&request)).await?;
     Ok(Json(Report::of(&request, &people)))
 }
