@@ -12,7 +12,8 @@
 //!
 //! Templates are plain text with `{{placeholders}}`; an unknown placeholder stays as it is.
 
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, FieldChange};
+use crate::ids::{EventId, RequestId, WorkspaceId};
 use crate::member::Member;
 use crate::request::Request;
 use crate::workflow::Workflow;
@@ -381,6 +382,32 @@ pub fn variables<'a>(r: &Request, name: &str, link: &str) -> BTreeMap<&'a str, S
         ),
         ("link", link.to_owned()),
     ])
+}
+
+/// The `email.failed` event written when an email to `recipient` about `request` is
+/// refused for good or out of attempts: what went wrong, on the request's timeline.
+pub fn failed_event(
+    workspace_id: WorkspaceId,
+    request_id: RequestId,
+    recipient: &str,
+    error: &str,
+    now: crate::Timestamp,
+) -> Event {
+    Event {
+        id: EventId::new(),
+        seq: 0,
+        workspace_id,
+        request_id,
+        kind: EventKind::EmailFailed,
+        actor: Default::default(),
+        at: now,
+        changes: vec![FieldChange::new(
+            "email",
+            &serde_json::Value::Null,
+            &serde_json::json!({"to": recipient, "error": error}),
+        )],
+        comment: Some(format!("Email to {recipient} failed: {error}")),
+    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,8 @@ use super::events::insert_event;
 use super::rows::{event_from_row, get, micros, EVENT_COLUMNS};
 use crate::{EmailOutcome, MailEvents, NewEmail, QueuedEmail, Result};
 use docket_domain::email::Template;
-use docket_domain::event::{Event, EventKind, FieldChange};
 use docket_domain::ids::{EventId, RequestId, WorkspaceId};
 use docket_domain::Timestamp;
-use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
 pub(super) async fn mail_events_after(
@@ -181,21 +179,7 @@ pub(super) async fn record_email(
                 .bind(&error)
                 .execute(&mut *c)
                 .await?;
-            let event = Event {
-                id: EventId::new(),
-                seq: 0,
-                workspace_id: ws,
-                request_id: request,
-                kind: EventKind::EmailFailed,
-                actor: Default::default(),
-                at: now,
-                changes: vec![FieldChange::new(
-                    "email",
-                    &Value::Null,
-                    &serde_json::json!({"to": recipient, "error": error}),
-                )],
-                comment: Some(format!("Email to {recipient} failed: {error}")),
-            };
+            let event = docket_domain::email::failed_event(ws, request, &recipient, &error, now);
             return Ok(Some(insert_event(c, event, None).await?.seq));
         }
     }

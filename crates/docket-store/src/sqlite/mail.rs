@@ -4,11 +4,9 @@ use super::events::insert_event;
 use super::rows::{event_from_row, micros, EVENT_COLUMNS};
 use crate::{EmailOutcome, MailEvents, NewEmail, QueuedEmail, Result};
 use docket_domain::email::Template;
-use docket_domain::event::{Event, EventKind, FieldChange};
-use docket_domain::ids::{EventId, WorkspaceId};
+use docket_domain::ids::WorkspaceId;
 use docket_domain::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::Value;
 
 pub(super) fn mail_events_after(c: &Connection, after: i64, limit: u32) -> Result<MailEvents> {
     // The newest event first, then the flagged ones up to it: an event committed between
@@ -141,21 +139,13 @@ pub(super) fn record_email(
         EmailOutcome::Failed { error } => {
             c.prepare_cached("update emails set state = 'failed', attempts = attempts + 1, last_error = ?2, next_attempt_at = null where id = ?1")?
                 .execute(params![id, error])?;
-            let event = Event {
-                id: EventId::new(),
-                seq: 0,
-                workspace_id: ws.parse().map_err(anyhow::Error::from)?,
-                request_id: request.parse().map_err(anyhow::Error::from)?,
-                kind: EventKind::EmailFailed,
-                actor: Default::default(),
-                at: now,
-                changes: vec![FieldChange::new(
-                    "email",
-                    &Value::Null,
-                    &serde_json::json!({"to": recipient, "error": error}),
-                )],
-                comment: Some(format!("Email to {recipient} failed: {error}")),
-            };
+            let event = docket_domain::email::failed_event(
+                ws.parse().map_err(anyhow::Error::from)?,
+                request.parse().map_err(anyhow::Error::from)?,
+                &recipient,
+                &error,
+                now,
+            );
             return Ok(Some(insert_event(c, event, None)?.seq));
         }
     }
