@@ -25,7 +25,7 @@ pub async fn rows(
     link: &PublicLink,
     r: &Request,
 ) -> Result<Vec<FileRow>, ApiError> {
-    Ok(crate::desk::files::of_request(state, r)
+    Ok(crate::ops::reads::files_of_request(state, r)
         .await?
         .iter()
         .filter(|f| visible_to(link, f))

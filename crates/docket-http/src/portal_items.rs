@@ -104,7 +104,7 @@ pub async fn rows(state: &AppState, r: &Request) -> Result<Vec<PortalItem>, ApiE
     if list.is_empty() {
         return Ok(Vec::new());
     }
-    let files = crate::desk::files::of_request(state, r).await?;
+    let files = crate::ops::reads::files_of_request(state, r).await?;
     let names = |id: &docket_domain::ids::FileId| {
         files
             .iter()

@@ -52,17 +52,6 @@ impl FileRow {
     }
 }
 
-/// Every file of a request (a request holds a few files, not thousands: one page of 500).
-pub async fn of_request(
-    state: &AppState,
-    request: &docket_domain::request::Request,
-) -> Result<Vec<FileRecord>, ApiError> {
-    Ok(state
-        .store()
-        .list_files(request.workspace_id, Some(request.id), None, 500)
-        .await?)
-}
-
 pub async fn rows(
     state: &AppState,
     user: &DeskUser,
@@ -71,7 +60,7 @@ pub async fn rows(
     if !user.principal.has(Scope::FilesRead) {
         return Ok(Vec::new());
     }
-    Ok(of_request(state, request)
+    Ok(crate::ops::reads::files_of_request(state, request)
         .await?
         .iter()
         .map(|f| FileRow::new(f, format!("/desk/files/{}", f.id)))

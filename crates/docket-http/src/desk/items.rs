@@ -108,7 +108,7 @@ pub async fn rows(
         .store()
         .item_submissions(r.workspace_id, r.id, None)
         .await?;
-    let files = super::files::of_request(state, r).await?;
+    let files = crate::ops::reads::files_of_request(state, r).await?;
     Ok(list
         .iter()
         .map(|item| desk_item(dir, &files, &submissions, item))

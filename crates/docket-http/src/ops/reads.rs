@@ -254,3 +254,15 @@ async fn seen(
         _ => Some(request),
     })
 }
+
+/// Every file of a request (a request holds a few files, not thousands: one page of 500),
+/// for the pages and products that show a request's files beside its items.
+pub async fn files_of_request(
+    state: &AppState,
+    request: &docket_domain::request::Request,
+) -> Result<Vec<docket_domain::file::FileRecord>, crate::error::ApiError> {
+    Ok(state
+        .store()
+        .list_files(request.workspace_id, Some(request.id), None, 500)
+        .await?)
+}

@@ -13,14 +13,19 @@ use docket_domain::request::{
 };
 use docket_domain::DomainError;
 
+/// Whether `id` names a member of workspace `ws`: who may be assigned a request, in every
+/// front end (each says no in its own words).
+pub async fn may_be_assigned(
+    state: &AppState,
+    ws: docket_domain::ids::WorkspaceId,
+    id: MemberId,
+) -> Result<bool, ApiError> {
+    Ok(state.store().get_member(ws, id).await?.is_some())
+}
+
 /// Refuses an assignee who is not a member of the workspace (422 on `assignee_id`).
 async fn check_assignee(state: &AppState, p: &Principal, id: MemberId) -> Result<(), ApiError> {
-    if state
-        .store()
-        .get_member(p.workspace_id, id)
-        .await?
-        .is_none()
-    {
+    if !may_be_assigned(state, p.workspace_id, id).await? {
         return Err(DomainError::invalid(
             "assignee_id",
             "unknown_member",

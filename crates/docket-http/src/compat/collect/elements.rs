@@ -155,7 +155,7 @@ pub async fn of_request(
 ) -> Result<Elements, CollectError> {
     let items = state.store().list_items(r.workspace_id, r.id).await?;
     let files = if items.iter().any(|i| !i.files.is_empty()) {
-        crate::desk::files::of_request(state, r).await?
+        crate::ops::reads::files_of_request(state, r).await?
     } else {
         Vec::new()
     };
@@ -289,7 +289,7 @@ pub async fn patch(
         .await?;
     let r = applied.into_request();
     let found = items.iter().find(|i| i.id == item).ok_or_else(not_found)?;
-    let files = crate::desk::files::of_request(&state, &r).await?;
+    let files = crate::ops::reads::files_of_request(&state, &r).await?;
     Ok(Json(element(
         &state,
         &r,

@@ -248,10 +248,11 @@ async fn check_member(
     ws: WorkspaceId,
     id: docket_domain::ids::MemberId,
 ) -> Result<(), CollectError> {
-    match state.store().get_member(ws, id).await? {
-        Some(_) => Ok(()),
-        None => Err(CollectError::BadRequest(
+    if crate::ops::requests::may_be_assigned(state, ws, id).await? {
+        Ok(())
+    } else {
+        Err(CollectError::BadRequest(
             "assignedTo names no member of this team".into(),
-        )),
+        ))
     }
 }

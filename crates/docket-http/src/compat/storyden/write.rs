@@ -85,12 +85,7 @@ pub async fn update(
             let handler: MemberId = raw
                 .parse()
                 .map_err(|_| StorydenError::BadRequest("handled_by names no member".to_owned()))?;
-            if state
-                .store()
-                .get_member(p.workspace_id, handler)
-                .await?
-                .is_none()
-            {
+            if !crate::ops::requests::may_be_assigned(&state, p.workspace_id, handler).await? {
                 return Err(StorydenError::BadRequest(
                     "handled_by names no member".to_owned(),
                 ));
