@@ -66,6 +66,16 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str, &str)] = &[
         "Hello {{name}},\n\nDocket paused the webhook {{url}}: {{reason}}.\n\nIts events are kept and go out, in order, once it is active again:\nPATCH /api/v1/webhooks/{{webhook_id}} {\"state\": \"active\"}\n",
     ),
     (
+        "comment",
+        "[#{{number}}] {{title}}: a new message",
+        "Hello {{name}},\n\nThere is a new message about \"{{title}}\":\n\n{{comment}}\n\nRead and answer it here: {{link}}\n",
+    ),
+    (
+        "recipient_message",
+        "[#{{number}}] {{title}}: {{contact}} wrote",
+        "Hello {{name}},\n\n{{contact}} wrote about request #{{number}} \"{{title}}\":\n\n{{comment}}\n\n{{link}}\n",
+    ),
+    (
         "reopen",
         "{{title}}: reopened",
         "Hello {{name}},\n\n\"{{title}}\" was reopened.\n\n{{link}}\n",
@@ -171,6 +181,25 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
                 }
             }
         }
+        EventKind::Commented if event.is_from_recipient() => {
+            // The person asked wrote: whoever works the request hears of it.
+            if let Some(id) = r.assignee_id.or(r.requester_id) {
+                out.extend(to_member(id, "recipient_message"));
+            }
+        }
+        EventKind::Commented => {
+            if event.comment_visibility() == crate::event::CommentVisibility::Public {
+                if let Some((email, name)) = contact(r) {
+                    out.push(Planned {
+                        to: email,
+                        name,
+                        template: "comment".into(),
+                        to_contact: true,
+                        items: String::new(),
+                    });
+                }
+            }
+        }
         EventKind::Reminder | EventKind::Overdue => {
             let template = if event.kind == EventKind::Reminder {
                 "reminder"
@@ -227,6 +256,9 @@ pub fn may_send(event: &Event, notifies_contact_on: &dyn Fn(&str) -> bool) -> bo
     let changed = |field: &str| event.changes.iter().find(|c| c.field == field);
     match event.kind {
         EventKind::Reminder | EventKind::Overdue => true,
+        EventKind::Commented => {
+            event.comment_visibility() == crate::event::CommentVisibility::Public
+        }
         EventKind::Created | EventKind::Updated => {
             changed("assignee_id").is_some_and(|c| !c.new.is_null())
                 || (event.kind == EventKind::Updated
@@ -360,9 +392,14 @@ pub fn contact(r: &Request) -> Option<(String, String)> {
     Some((email, name))
 }
 
-/// The placeholders a template may use for a request.
+/// The placeholders a template may use for a request (`{{comment}}` and `{{items}}` are
+/// the event's, added by the caller).
 pub fn variables<'a>(r: &Request, name: &str, link: &str) -> BTreeMap<&'a str, String> {
+    let person_asked = contact(r)
+        .map(|(email, name)| if name.is_empty() { email } else { name })
+        .unwrap_or_else(|| "The recipient".into());
     BTreeMap::from([
+        ("contact", person_asked),
         (
             "name",
             if name.is_empty() {

@@ -120,6 +120,38 @@ pub struct Actor {
     pub token_id: Option<TokenId>,
 }
 
+/// Who sees a comment: `internal` (the default) only staff; `public` also the person
+/// asked, on the portal and by email.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentVisibility {
+    #[default]
+    Internal,
+    Public,
+}
+
+impl Event {
+    /// Whether this comment came from the person asked, through a public link.
+    pub fn is_from_recipient(&self) -> bool {
+        self.kind == EventKind::Commented && self.changes.iter().any(|c| c.field == "link")
+    }
+
+    /// Who sees this comment: the recipient's own messages and comments staff made
+    /// public are `public`; every other comment is `internal`.
+    pub fn comment_visibility(&self) -> CommentVisibility {
+        let public = self.is_from_recipient()
+            || self
+                .changes
+                .iter()
+                .any(|c| c.field == "visibility" && c.new == "public");
+        if public {
+            CommentVisibility::Public
+        } else {
+            CommentVisibility::Internal
+        }
+    }
+}
+
 /// One field's change, old value to new.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {

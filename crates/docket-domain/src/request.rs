@@ -626,6 +626,7 @@ pub fn plan_comment(
     p: &Principal,
     current: &Request,
     body: &str,
+    visibility: crate::event::CommentVisibility,
     now: Timestamp,
 ) -> Result<Planned, DomainError> {
     check_live(current, None)?;
@@ -648,7 +649,17 @@ pub fn plan_comment(
     let mut next = current.clone();
     next.version += 1;
     next.updated_at = now;
-    let mut event = event(p, &next, EventKind::Commented, Vec::new(), now);
+    // A public comment says so; an internal one carries nothing (as before there were
+    // public ones), so every older comment reads as internal.
+    let changes = match visibility {
+        crate::event::CommentVisibility::Public => vec![FieldChange::new(
+            "visibility",
+            &Value::Null,
+            &Value::from("public"),
+        )],
+        crate::event::CommentVisibility::Internal => Vec::new(),
+    };
+    let mut event = event(p, &next, EventKind::Commented, changes, now);
     event.comment = Some(body.to_owned());
     Ok(Planned {
         request: next,

@@ -67,11 +67,52 @@ struct PortalPage {
     one_time: bool,
     /// The requested items, in order.
     items: Vec<crate::portal_items::PortalItem>,
+    /// The public conversation, oldest first.
+    conversation: Vec<Message>,
     /// The labels of the required items still to answer before "Send for review".
     missing: Vec<String>,
     /// The recipient already completed the request through this (multi-use) link.
     completed_before: bool,
     asking: Asking,
+}
+
+/// One message of the conversation the portal shows.
+struct Message {
+    /// "You" for the recipient's own, else the staff member's name.
+    who: String,
+    mine: bool,
+    when: String,
+    body: String,
+}
+
+/// The public conversation about `r`, as the recipient reads it.
+async fn conversation(state: &AppState, r: &Request) -> Result<Vec<Message>, ApiError> {
+    let events = crate::ops::reads::public_conversation(state, r).await?;
+    let members = if events.iter().any(|e| e.actor.member_id.is_some()) {
+        state.store().list_members(r.workspace_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(events
+        .into_iter()
+        .map(|e| {
+            let mine = e.is_from_recipient();
+            let who = if mine {
+                "You".to_owned()
+            } else {
+                e.actor
+                    .member_id
+                    .and_then(|id| members.iter().find(|m| m.id == id))
+                    .map_or_else(|| "The sender".to_owned(), |m| m.name.clone())
+            };
+            Message {
+                who,
+                mine,
+                when: when(e.at),
+                body: e.comment.unwrap_or_default(),
+            }
+        })
+        .collect())
 }
 
 /// Who is asking, shown on every portal page: the workspace and the requester.
@@ -220,7 +261,12 @@ async fn page(
         .filter(|i| i.needs_answer)
         .map(|i| i.label.clone())
         .collect();
+    let conversation = match conversation(&state, &r).await {
+        Ok(c) => c,
+        Err(e) => return crate::desk::page::api_error_page(e),
+    };
     let page = PortalPage {
+        conversation,
         missing,
         completed_before: link.used_count > 0,
         asking: Asking::of(&state, &r).await,
@@ -288,7 +334,7 @@ async fn note(
             Box::new(move |current, _| plan_link_note(&link, current, &f.body, now).map(Some)),
         )
         .await
-        .map(|_| "Your note was sent.")
+        .map(|_| "Your message was sent.")
         .map_err(ApiError::from);
     back(&state, &token, outcome).await
 }

@@ -337,7 +337,7 @@ fn deleted_requests_are_gone() {
     let r = filed_by(&p);
     let deleted = plan_delete(&p, &r, None, crate::now()).unwrap().request;
     assert_eq!(
-        plan_comment(&p, &deleted, "hello", crate::now()).unwrap_err(),
+        plan_comment(&p, &deleted, "hello", Default::default(), crate::now()).unwrap_err(),
         DomainError::Gone
     );
 }

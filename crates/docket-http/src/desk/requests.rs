@@ -342,7 +342,13 @@ fn entry(dir: &Directory, r: &Request, e: &Event) -> Entry {
         EventKind::Created => "filed the request",
         EventKind::Updated => "changed",
         EventKind::Deleted => "deleted the request",
-        EventKind::Commented => "commented",
+        EventKind::Commented if e.is_from_recipient() => "wrote",
+        EventKind::Commented
+            if e.comment_visibility() == docket_domain::event::CommentVisibility::Public =>
+        {
+            "wrote to the recipient"
+        }
+        EventKind::Commented => "commented (internal)",
         EventKind::Overdue => "marked it overdue",
         EventKind::Reminder => "sent a due-date reminder",
         EventKind::EmailFailed => "could not deliver an email",
@@ -370,7 +376,7 @@ fn entry(dir: &Directory, r: &Request, e: &Event) -> Entry {
             (_, other) => other.to_string(),
         }
     };
-    let changes = if e.kind == EventKind::Created {
+    let changes = if matches!(e.kind, EventKind::Created | EventKind::Commented) {
         Vec::new()
     } else {
         e.changes
@@ -716,6 +722,9 @@ pub async fn set_due(
 #[derive(Deserialize)]
 pub struct CommentForm {
     body: String,
+    /// The checkbox "Show to the recipient": `public` when ticked.
+    #[serde(default)]
+    visibility: Option<String>,
 }
 
 pub async fn comment(
@@ -726,9 +735,21 @@ pub async fn comment(
     let DeskForm { user, form } = f;
     let outcome = async {
         let r = by_number(&state, &user, number).await?;
-        crate::ops::requests::comment(&state, &user.principal, r.id, form.body)
+        let public = form.visibility.as_deref() == Some("public");
+        let visibility = if public {
+            docket_domain::event::CommentVisibility::Public
+        } else {
+            docket_domain::event::CommentVisibility::Internal
+        };
+        crate::ops::requests::comment(&state, &user.principal, r.id, form.body, visibility)
             .await
-            .map(|_| "Comment added.".to_owned())
+            .map(|_| {
+                if public {
+                    "Message sent to the recipient.".to_owned()
+                } else {
+                    "Comment added.".to_owned()
+                }
+            })
     }
     .await;
     back(&page_of(number), outcome)

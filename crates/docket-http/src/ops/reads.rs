@@ -266,3 +266,30 @@ pub async fn files_of_request(
         .list_files(request.workspace_id, Some(request.id), None, 500)
         .await?)
 }
+
+/// The conversation with the person asked about `request`: its public comments and the
+/// recipient's own messages, oldest first (what the portal shows; never an internal
+/// comment).
+pub async fn public_conversation(
+    state: &AppState,
+    request: &docket_domain::request::Request,
+) -> Result<Vec<Event>, crate::error::ApiError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let events = state
+            .store()
+            .timeline(request.workspace_id, request.id, after, 500)
+            .await?;
+        let done = events.len() < 500;
+        after = events.last().map(|e| e.seq);
+        out.extend(events.into_iter().filter(|e| {
+            e.kind == docket_domain::event::EventKind::Commented
+                && e.comment_visibility() == docket_domain::event::CommentVisibility::Public
+        }));
+        if done {
+            break;
+        }
+    }
+    Ok(out)
+}

@@ -93,6 +93,7 @@ pub async fn comment(
     p: &Principal,
     id: RequestId,
     body: String,
+    visibility: docket_domain::event::CommentVisibility,
 ) -> Result<Event, ApiError> {
     let p = p.clone();
     let now = docket_domain::now();
@@ -103,7 +104,7 @@ pub async fn comment(
             id,
             Box::new(move |current, t| {
                 check_visible(&p, current, &t.workflow)?;
-                plan_comment(&p, current, &body, now).map(Some)
+                plan_comment(&p, current, &body, visibility, now).map(Some)
             }),
         )
         .await?;

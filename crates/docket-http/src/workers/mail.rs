@@ -150,6 +150,7 @@ async fn render(
         .unwrap_or_else(|| format!("Request {} (#{})", request.id, request.number));
         let mut vars = email::variables(&request, &p.name, &link);
         vars.insert("items", p.items.clone());
+        vars.insert("comment", event.comment.clone().unwrap_or_default());
         out.push(NewEmail {
             workspace_id: ws,
             request_id: request.id,

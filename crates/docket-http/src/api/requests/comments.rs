@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use docket_domain::access::Scope;
-use docket_domain::event::{Event, EventKind};
+use docket_domain::event::{CommentVisibility, Event, EventKind};
 use docket_domain::ids::{EventId, MemberId, RequestId, TokenId};
 use docket_domain::DomainError;
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 pub struct NewComment {
     #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
+    /// `internal` (default): staff only. `public`: shown on the portal and emailed to the
+    /// request's contact.
+    #[serde(default)]
+    pub visibility: CommentVisibility,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -27,12 +31,18 @@ pub struct Comment {
     pub author_id: Option<MemberId>,
     pub token_id: Option<TokenId>,
     pub body: String,
+    /// `public` for the recipient's messages and the comments shown to them.
+    pub visibility: CommentVisibility,
+    /// Written by the person asked, through the portal.
+    pub from_recipient: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Comment {
     fn from_event(e: Event) -> Option<Self> {
         (e.kind == EventKind::Commented).then(|| Comment {
+            visibility: e.comment_visibility(),
+            from_recipient: e.is_from_recipient(),
             id: e.id,
             request_id: e.request_id,
             author_id: e.actor.member_id,
@@ -84,7 +94,7 @@ pub async fn create(
     PathId(id): PathId<RequestId>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
-    let event = crate::ops::requests::comment(&state, &p, id, body.body).await?;
+    let event = crate::ops::requests::comment(&state, &p, id, body.body, body.visibility).await?;
     Comment::from_event(event)
         .map(|c| (StatusCode::CREATED, Json(c)))
         .ok_or_else(|| {

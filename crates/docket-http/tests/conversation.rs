@@ -1,0 +1,115 @@
+//! One conversation with the person asked: staff comments are internal unless made public;
+//! a public one shows on the portal and is emailed to the contact with the portal link; the
+//! recipient writes back on the portal, which the assignee (else the requester) is emailed.
+
+mod common;
+
+use common::web::{documents_type, Browser};
+use common::*;
+use serde_json::{json, Value};
+
+/// The `.eml` files written so far, as text.
+fn mails(folder: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn wait_for_mail(folder: &std::path::Path, needle: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = mails(folder).into_iter().find(|m| m.contains(needle)) {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no email containing {needle:?} in {:?}", mails(folder));
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn public_comments_reach_the_recipient_and_the_recipient_answers_on_the_portal() {
+        let folder = tempfile::tempdir().unwrap();
+        let app = spawn_app_with(docket_http::Settings {
+            mail: Some(docket_http::settings::MailSettings {
+                from: "desk@docket.example".into(),
+                smtp: None,
+                folder: folder.path().to_path_buf(),
+                retry_schedule_ms: vec![100],
+            }),
+            ..test_settings()
+        })
+        .await;
+        documents_type(&app).await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Your tax forms",
+            "data": { "contact": { "email": "ann@example.com", "name": "Ann" } } })).await;
+        let id = r["id"].as_str().unwrap().to_owned();
+        let link = app.post(OWNER_TOKEN, &format!("/api/v1/requests/{id}/links"), json!({ "mode": "multi_use" })).await.expect(201, "").body;
+        let token = link["token"].as_str().unwrap().to_owned();
+        let comments = format!("/api/v1/requests/{id}/comments");
+
+        // An internal comment (the default) and a public one.
+        let internal = app.post(OWNER_TOKEN, &comments, json!({ "body": "She filed late last year too." })).await.expect(201, "");
+        assert_eq!(internal.body["visibility"], "internal");
+        let public = app.post(OWNER_TOKEN, &comments, json!({ "body": "Could you also send the 1099?", "visibility": "public" })).await.expect(201, "");
+        assert_eq!(public.body["visibility"], "public");
+        assert_eq!(public.body["from_recipient"], false);
+        app.post(OWNER_TOKEN, &comments, json!({ "body": "x", "visibility": "everyone" })).await.expect(422, "validation_failed");
+
+        // The contact is emailed the public one, with the portal link; never the internal one.
+        let mail = wait_for_mail(folder.path(), "Could you also send the 1099?").await;
+        assert!(mail.contains("ann@example.com"), "{mail}");
+        assert!(mail.contains(&format!("/p/{token}")), "{mail}");
+        assert!(!mails(folder.path()).iter().any(|m| m.contains("filed late")), "an internal comment is never emailed");
+
+        // The portal shows the public conversation only.
+        let b = Browser::new(&app);
+        let page = b.get(&format!("/p/{token}")).await;
+        assert!(page.html.contains("Could you also send the 1099?"), "{}", page.html);
+        assert!(!page.html.contains("filed late"), "an internal comment is never on the portal");
+
+        // The recipient answers; it is a public comment from the recipient, and the
+        // requester (no assignee) is emailed it.
+        let sent = b.post(&format!("/p/{token}/notes"), &[("body", "Yes, it comes on Friday.")]).await;
+        assert_eq!(sent.status.as_u16(), 303);
+        let page = b.get(&format!("/p/{token}")).await;
+        let conversation = page.text_of("conversation").unwrap_or_default();
+        assert!(page.html.contains("Yes, it comes on Friday."), "{}", page.html);
+        assert!(conversation.contains("You") || page.html.contains("<strong>You</strong>"), "{}", page.html);
+        let listed = app.get(OWNER_TOKEN, &comments).await.ok();
+        let last: &Value = listed.body["items"].as_array().unwrap().last().unwrap();
+        assert_eq!((last["from_recipient"].as_bool(), last["visibility"].as_str()), (Some(true), Some("public")));
+        let told = wait_for_mail(folder.path(), "Yes, it comes on Friday.").await;
+        assert!(told.contains(OWNER_EMAIL), "{told}");
+        assert!(told.contains("Ann wrote"), "{told}");
+    }
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_desk_makes_a_comment_public_with_a_checkbox() {
+        let app = spawn_app().await;
+        documents_type(&app).await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Forms" })).await;
+        let (id, number) = (r["id"].as_str().unwrap().to_owned(), r["number"].as_i64().unwrap());
+        let link = app.post(OWNER_TOKEN, &format!("/api/v1/requests/{id}/links"), json!({ "mode": "multi_use" })).await.expect(201, "").body;
+        common::web::set_password(&app, &app.owner_id.clone(), "correct horse battery").await;
+        let mut desk = Browser::new(&app);
+        desk.sign_in(OWNER_EMAIL, "correct horse battery").await;
+        let page = desk.get(&format!("/desk/requests/{number}")).await;
+        let csrf = page.csrf();
+        desk.post(&format!("/desk/requests/{number}/comments"), &[("csrf", &csrf), ("body", "Internal note")]).await;
+        let shown = desk.post(&format!("/desk/requests/{number}/comments"), &[("csrf", &csrf), ("body", "Hello Ann"), ("visibility", "public")]).await;
+        let to = shown.location.clone().unwrap_or_default();
+        assert!(to.contains("Message"), "the flash says it went to the recipient: {to} {}", shown.html);
+        let listed = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/comments")).await.ok();
+        let vis: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|c| c["visibility"].as_str().unwrap()).collect();
+        assert_eq!(vis, ["internal", "public"]);
+        let portal = Browser::new(&app).get(&format!("/p/{}", link["token"].as_str().unwrap())).await;
+        assert!(portal.html.contains("Hello Ann") && !portal.html.contains("Internal note"));
+        let timeline = desk.get(&format!("/desk/requests/{number}")).await;
+        assert!(timeline.html.contains("wrote to the recipient") && timeline.html.contains("commented (internal)"));
+    }
+}
