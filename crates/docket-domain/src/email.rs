@@ -48,7 +48,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str, &str)] = &[
     (
         "status_changed",
         "[#{{number}}] {{title}}: {{status}}",
-        "Hello {{name}},\n\nYour request \"{{title}}\" is now {{status}}.\n\n{{link}}\n",
+        "Hello {{name}},\n\n\"{{title}}\", which we asked you for, is now {{status}}.\n\n{{link}}\n",
     ),
     (
         "completion",
@@ -394,7 +394,12 @@ pub fn contact(r: &Request) -> Option<(String, String)> {
 
 /// The placeholders a template may use for a request (`{{comment}}` and `{{items}}` are
 /// the event's, added by the caller).
-pub fn variables<'a>(r: &Request, name: &str, link: &str) -> BTreeMap<&'a str, String> {
+pub fn variables<'a>(
+    r: &Request,
+    workflow: &Workflow,
+    name: &str,
+    link: &str,
+) -> BTreeMap<&'a str, String> {
     let person_asked = contact(r)
         .map(|(email, name)| if name.is_empty() { email } else { name })
         .unwrap_or_else(|| "The recipient".into());
@@ -410,7 +415,13 @@ pub fn variables<'a>(r: &Request, name: &str, link: &str) -> BTreeMap<&'a str, S
         ),
         ("number", r.number.to_string()),
         ("title", r.title.clone()),
-        ("status", r.status.as_str().to_owned()),
+        // The status as people read it, not its key.
+        (
+            "status",
+            workflow
+                .status(&r.status)
+                .map_or_else(|| r.status.as_str().to_owned(), |s| s.label.clone()),
+        ),
         (
             "due_at",
             r.due_at

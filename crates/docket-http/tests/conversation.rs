@@ -84,6 +84,8 @@ backend_tests! {
         let told = wait_for_mail(folder.path(), "Yes, it comes on Friday.").await;
         assert!(told.contains(OWNER_EMAIL), "{told}");
         assert!(told.contains("Ann wrote"), "{told}");
+        // A member's email links the request's page on the desk.
+        assert!(told.contains(&format!("/desk/requests/{}", r["number"])), "{told}");
     }
 }
 
@@ -111,5 +113,29 @@ backend_tests! {
         assert!(portal.html.contains("Hello Ann") && !portal.html.contains("Internal note"));
         let timeline = desk.get(&format!("/desk/requests/{number}")).await;
         assert!(timeline.html.contains("wrote to the recipient") && timeline.html.contains("commented (internal)"));
+    }
+}
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn emails_name_the_status_by_its_label_and_link_where_the_reader_can_act() {
+        let folder = tempfile::tempdir().unwrap();
+        let app = spawn_app_with(docket_http::Settings {
+            mail: Some(docket_http::settings::MailSettings {
+                from: "desk@docket.example".into(),
+                smtp: None,
+                folder: folder.path().to_path_buf(),
+                retry_schedule_ms: vec![100],
+            }),
+            ..test_settings()
+        })
+        .await;
+        documents_type(&app).await;
+        let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Lease",
+            "assignee_id": app.owner_id })).await;
+        let mail = wait_for_mail(folder.path(), "Assigned to you").await;
+        assert!(mail.contains("Status: Asked."), "the label, not the key: {mail}");
+        assert!(mail.contains(&format!("/desk/requests/{}", r["number"])), "{mail}");
+        assert!(!mail.contains(r["id"].as_str().unwrap()), "no bare ids for people: {mail}");
     }
 }

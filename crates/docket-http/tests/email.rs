@@ -173,7 +173,7 @@ backend_tests! {
             .find(|m| m["to"][0] == "client@acme.example")
             .expect("the contact is told");
         let data = to_client["data"].as_str().unwrap();
-        assert!(data.contains("Subject: [#1] Signed lease: done"), "{data}");
+        assert!(data.contains("Subject: [#1] Signed lease: Done"), "the status label: {data}");
         assert!(data.contains("Hello Ada"), "{data}");
     }
 }

@@ -142,13 +142,16 @@ async fn render(
             tracing::warn!(template = %p.template, "no such email template; message skipped");
             continue;
         };
+        // The contact gets the portal (nothing when no link is usable: a staff page is
+        // no use to them); a member gets the request's page on the desk.
         let link = if p.to_contact {
-            portal_link(state, &request).await?
+            portal_link(state, &request).await?.unwrap_or_default()
         } else {
-            None
-        }
-        .unwrap_or_else(|| format!("Request {} (#{})", request.id, request.number));
-        let mut vars = email::variables(&request, &p.name, &link);
+            state
+                .settings()
+                .public_link(&format!("/desk/requests/{}", request.number))
+        };
+        let mut vars = email::variables(&request, &rtype.workflow, &p.name, &link);
         vars.insert("items", p.items.clone());
         vars.insert("comment", event.comment.clone().unwrap_or_default());
         out.push(NewEmail {
