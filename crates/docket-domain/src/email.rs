@@ -76,6 +76,11 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str, &str)] = &[
         "Hello {{name}},\n\n{{contact}} wrote about request #{{number}} \"{{title}}\":\n\n{{comment}}\n\n{{link}}\n",
     ),
     (
+        "nudge",
+        "Reminder: {{title}}",
+        "Hello {{name}},\n\nA reminder: we are still waiting for \"{{title}}\".\n\n{{items}}\nYou can answer here: {{link}}\n",
+    ),
+    (
         "reopen",
         "{{title}}: reopened",
         "Hello {{name}},\n\n\"{{title}}\" was reopened.\n\n{{link}}\n",
@@ -181,6 +186,19 @@ pub fn messages_for(event: &Event, cx: &Context<'_>) -> Vec<Planned> {
                 }
             }
         }
+        EventKind::ReminderSent => {
+            if let Some(to) =
+                changed("reminder").and_then(|c| c.new.get("to")?.as_str().map(str::to_owned))
+            {
+                out.push(Planned {
+                    name: contact(r).map(|(_, n)| n).unwrap_or_default(),
+                    to,
+                    template: "nudge".into(),
+                    to_contact: true,
+                    items: String::new(),
+                });
+            }
+        }
         EventKind::Commented if event.is_from_recipient() => {
             // The person asked wrote: whoever works the request hears of it.
             if let Some(id) = r.assignee_id.or(r.requester_id) {
@@ -255,7 +273,7 @@ fn items_text(items: Option<&serde_json::Value>) -> String {
 pub fn may_send(event: &Event, notifies_contact_on: &dyn Fn(&str) -> bool) -> bool {
     let changed = |field: &str| event.changes.iter().find(|c| c.field == field);
     match event.kind {
-        EventKind::Reminder | EventKind::Overdue => true,
+        EventKind::Reminder | EventKind::Overdue | EventKind::ReminderSent => true,
         EventKind::Commented => {
             event.comment_visibility() == crate::event::CommentVisibility::Public
         }

@@ -65,6 +65,9 @@ pub enum EventKind {
     /// The rejected items went back to the recipient (`items`: which, with the reasons).
     #[serde(rename = "request.sent_back")]
     SentBack,
+    /// The contact was reminded (`reminder`: which rule, to whom).
+    #[serde(rename = "reminder.sent")]
+    ReminderSent,
 }
 
 impl EventKind {
@@ -86,6 +89,7 @@ impl EventKind {
             EventKind::ItemRejected => "item.rejected",
             EventKind::ItemReopened => "item.reopened",
             EventKind::SentBack => "request.sent_back",
+            EventKind::ReminderSent => "reminder.sent",
         }
     }
 
@@ -107,6 +111,7 @@ impl EventKind {
             EventKind::ItemRejected,
             EventKind::ItemReopened,
             EventKind::SentBack,
+            EventKind::ReminderSent,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

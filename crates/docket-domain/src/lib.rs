@@ -37,6 +37,7 @@ pub mod item;
 pub mod link;
 pub mod member;
 pub mod query;
+pub mod reminder;
 pub mod request;
 pub mod session;
 pub mod token;

@@ -139,3 +139,81 @@ backend_tests! {
         assert!(!mail.contains(r["id"].as_str().unwrap()), "no bare ids for people: {mail}");
     }
 }
+
+backend_tests! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn staff_remind_the_recipient_now_one_request_or_many() {
+        let folder = tempfile::tempdir().unwrap();
+        let app = spawn_app_with(docket_http::Settings {
+            mail: Some(docket_http::settings::MailSettings {
+                from: "desk@docket.example".into(),
+                smtp: None,
+                folder: folder.path().to_path_buf(),
+                retry_schedule_ms: vec![100],
+            }),
+            ..test_settings()
+        })
+        .await;
+        let general = app.get(OWNER_TOKEN, "/api/v1/request-types/general").await.ok();
+        app.post(OWNER_TOKEN, "/api/v1/request-types", json!({"key": "kyc", "name": "KYC",
+            "workflow": general.body["workflow"],
+            "items": [
+                {"kind": "document", "key": "passport", "label": "Passport", "required": true},
+                {"kind": "question", "key": "income", "label": "Annual income", "required": true, "answer_type": {"type": "number"}},
+                {"kind": "question", "key": "colour", "label": "Favourite colour", "answer_type": {"type": "text"}}
+            ]})).await.expect(201, "");
+        let asked = app.create_request(OWNER_TOKEN, json!({"type": "kyc", "title": "Onboarding",
+            "data": {"contact": {"email": "ann@example.com", "name": "Ann"}}})).await;
+        let id = asked["id"].as_str().unwrap().to_owned();
+        let link = app.post(OWNER_TOKEN, &format!("/api/v1/requests/{id}/links"), json!({"mode": "multi_use"})).await.expect(201, "").body;
+        let income = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{id}/items")).await.ok().body["items"]
+            .as_array().unwrap().iter().find(|i| i["key"] == "income").unwrap()["id"].as_str().unwrap().to_owned();
+        app.post(OWNER_TOKEN, &format!("/api/v1/requests/{id}/items/{income}/answer"), json!({"answer": 52000})).await.expect(200, "");
+
+        let reminded = app.post(OWNER_TOKEN, &format!("/api/v1/requests/{id}/remind"), json!({})).await.expect(201, "");
+        assert_eq!(reminded.body["kind"], "reminder.sent");
+        assert_eq!(reminded.body["changes"][0]["new"], json!({"rule": "manual", "to": "ann@example.com"}));
+        // The email lists what is still missing (the passport; not the answered income, not
+        // the optional colour) and links the portal.
+        let mail = wait_for_mail(folder.path(), "Reminder: Onboarding").await;
+        assert!(mail.contains("ann@example.com") && mail.contains("- Passport"), "{mail}");
+        assert!(!mail.contains("Annual income") && !mail.contains("Favourite colour"), "{mail}");
+        assert!(mail.contains(&format!("/p/{}", link["token"].as_str().unwrap())), "{mail}");
+
+        // Refusals: no contact, finished, a stranger member.
+        let bare = app.create_request(OWNER_TOKEN, json!({"title": "No contact"})).await;
+        let bare_id = bare["id"].as_str().unwrap().to_owned();
+        app.post(OWNER_TOKEN, &format!("/api/v1/requests/{bare_id}/remind"), json!({})).await.expect(409, "no_contact");
+        let done = app.create_request(OWNER_TOKEN, json!({"title": "Done", "data": {"contact": {"email": "bo@example.com"}}})).await;
+        let done_id = done["id"].as_str().unwrap().to_owned();
+        app.patch(OWNER_TOKEN, &format!("/api/v1/requests/{done_id}"), json!({"status": "done"})).await.ok();
+        app.post(OWNER_TOKEN, &format!("/api/v1/requests/{done_id}/remind"), json!({})).await.expect(409, "request_finished");
+        let (_, stranger) = app.add_member("member").await;
+        let refused = app.post(&stranger, &format!("/api/v1/requests/{id}/remind"), json!({})).await;
+        assert_eq!(refused.status.as_u16(), 403, "{}", refused.body);
+        let timeline = app.get(OWNER_TOKEN, &format!("/api/v1/requests/{bare_id}/timeline")).await.ok();
+        assert_eq!(timeline.body["items"].as_array().unwrap().len(), 1, "a refusal writes nothing");
+
+        // Many at once: a result per request, in the order given.
+        let unknown = uuid::Uuid::now_v7().to_string();
+        let bulk = app.post(OWNER_TOKEN, "/api/v1/requests/remind", json!({"ids": [id, bare_id, done_id, unknown]})).await.expect(200, "");
+        assert_eq!((bulk.body["reminded"].as_u64(), bulk.body["refused"].as_u64()), (Some(1), Some(3)), "{}", bulk.body);
+        let codes: Vec<Value> = bulk.body["results"].as_array().unwrap().iter().map(|r| r["error_code"].clone()).collect();
+        assert_eq!(codes, [Value::Null, json!("no_contact"), json!("request_finished"), json!("not_found")]);
+        assert_eq!(bulk.body["results"][0]["status"], "reminded");
+        app.post(OWNER_TOKEN, "/api/v1/requests/remind", json!({"ids": []})).await.expect(422, "validation_failed");
+        let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        app.post(OWNER_TOKEN, "/api/v1/requests/remind", json!({"ids": too_many})).await.expect(422, "validation_failed");
+
+        // The desk's button.
+        common::web::set_password(&app, &app.owner_id.clone(), "correct horse battery").await;
+        let mut desk = Browser::new(&app);
+        desk.sign_in(OWNER_EMAIL, "correct horse battery").await;
+        let number = asked["number"].as_i64().unwrap();
+        let page = desk.get(&format!("/desk/requests/{number}")).await;
+        let sent = desk.post(&format!("/desk/requests/{number}/remind"), &[("csrf", &page.csrf())]).await;
+        assert!(sent.location.clone().unwrap_or_default().contains("notice="), "{:?}", sent.location);
+        let page = desk.get(&format!("/desk/requests/{number}")).await;
+        assert!(page.html.contains("reminded the recipient"), "the timeline says so");
+    }
+}

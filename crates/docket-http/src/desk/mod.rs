@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/desk/requests/{number}/assignee", post(requests::assign))
         .route("/desk/requests/{number}/due", post(requests::set_due))
         .route("/desk/requests/{number}/comments", post(requests::comment))
+        .route("/desk/requests/{number}/remind", post(requests::remind))
         .route("/desk/requests/{number}/links", post(requests::add_link))
         .route(
             "/desk/requests/{number}/files",

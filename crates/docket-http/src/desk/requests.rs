@@ -353,6 +353,7 @@ fn entry(dir: &Directory, r: &Request, e: &Event) -> Entry {
         EventKind::Reminder => "sent a due-date reminder",
         EventKind::EmailFailed => "could not deliver an email",
         EventKind::MessageQueued => "queued a message to the contact",
+        EventKind::ReminderSent => "reminded the recipient",
         EventKind::ItemAdded => "asked for another item",
         EventKind::ItemUpdated => "changed an item",
         EventKind::ItemRemoved => "removed an item",
@@ -750,6 +751,26 @@ pub async fn comment(
                     "Comment added.".to_owned()
                 }
             })
+    }
+    .await;
+    back(&page_of(number), outcome)
+}
+
+#[derive(Deserialize)]
+pub struct RemindForm {}
+
+/// `POST /desk/requests/{number}/remind`: reminds the contact now.
+pub async fn remind(
+    State(state): State<AppState>,
+    Path(number): Path<i64>,
+    f: DeskForm<RemindForm>,
+) -> Response {
+    let DeskForm { user, .. } = f;
+    let outcome = async {
+        let r = by_number(&state, &user, number).await?;
+        crate::ops::requests::nudge(&state, &user.principal, r.id)
+            .await
+            .map(|_| "Reminder sent to the recipient.".to_owned())
     }
     .await;
     back(&page_of(number), outcome)

@@ -115,3 +115,25 @@ pub async fn comment(
         ))),
     }
 }
+
+/// Reminds request `id`'s contact now ("nudge"); returns the `reminder.sent` event.
+pub async fn nudge(state: &AppState, p: &Principal, id: RequestId) -> Result<Event, ApiError> {
+    let p = p.clone();
+    let now = docket_domain::now();
+    let applied = state
+        .store()
+        .change_request(
+            p.workspace_id,
+            id,
+            Box::new(move |current, t| {
+                docket_domain::reminder::plan_nudge(&p, current, &t.workflow, now).map(Some)
+            }),
+        )
+        .await?;
+    match applied {
+        docket_store::Applied::Changed { event, .. } => Ok(event),
+        docket_store::Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!(
+            "a reminder plan changed nothing"
+        ))),
+    }
+}

@@ -152,7 +152,13 @@ async fn render(
                 .public_link(&format!("/desk/requests/{}", request.number))
         };
         let mut vars = email::variables(&request, &rtype.workflow, &p.name, &link);
-        vars.insert("items", p.items.clone());
+        if p.template == "nudge" {
+            // What is still missing, as it stands when the reminder goes out.
+            let items = store.list_items(ws, request.id).await?;
+            vars.insert("items", docket_domain::reminder::missing_text(&items));
+        } else {
+            vars.insert("items", p.items.clone());
+        }
         vars.insert("comment", event.comment.clone().unwrap_or_default());
         out.push(NewEmail {
             workspace_id: ws,

@@ -7,6 +7,7 @@ pub(crate) mod items;
 pub(crate) mod links;
 pub(crate) mod list;
 pub(crate) mod read;
+pub(crate) mod remind;
 pub(crate) mod timeline;
 pub(crate) mod transitions;
 pub(crate) mod update;
@@ -32,6 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(items::upload))
         .routes(routes!(items::submissions))
         .routes(routes!(items::send_back))
+        .routes(routes!(remind::remind))
+        .routes(routes!(remind::remind_many))
 }
 
 pub use crate::views::RequestView;
