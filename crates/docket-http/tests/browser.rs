@@ -180,16 +180,6 @@ async fn payroll_type(app: &TestApp) {
     .expect(201, "");
 }
 
-/// The `.eml` files the mail folder holds, as text.
-fn mails(folder: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(folder)
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Whether the page scrolls sideways (wider than its window).
 async fn scrolls_sideways(chrome: &Chrome) -> bool {
     let v = chrome
@@ -207,17 +197,7 @@ backend_tests! {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_recipient_answers_items_on_a_phone_and_staff_review_them_on_the_desk() {
         let folder = tempfile::tempdir().unwrap();
-        let app = spawn_app_with(docket_http::Settings {
-            mail: Some(docket_http::settings::MailSettings {
-                from: "desk@docket.example".into(),
-                smtp: None,
-                folder: folder.path().to_path_buf(),
-                retry_schedule_ms: vec![100],
-            }),
-            scheduler_interval_ms: 50,
-            ..test_settings()
-        })
-        .await;
+        let app = spawn_app_mailing_to(folder.path()).await;
         payroll_type(&app).await;
         set_password(&app, &app.owner_id.clone(), PASSWORD).await;
         let r = app.create_request(OWNER_TOKEN, json!({ "type": "payroll", "title": "Payroll details for 2027",
@@ -341,17 +321,7 @@ backend_tests! {
     async fn a_recipient_answers_collects_elements_on_a_phone_and_staff_review_them_through_collects_api() {
         use reqwest::Method;
         let folder = tempfile::tempdir().unwrap();
-        let app = spawn_app_with(docket_http::Settings {
-            mail: Some(docket_http::settings::MailSettings {
-                from: "desk@docket.example".into(),
-                smtp: None,
-                folder: folder.path().to_path_buf(),
-                retry_schedule_ms: vec![100],
-            }),
-            scheduler_interval_ms: 50,
-            ..test_settings()
-        })
-        .await;
+        let app = spawn_app_mailing_to(folder.path()).await;
         // The campaign's elements: two questions and a payslip (PDF).
         collect(&app, Method::GET, "/v1/campaigns", Value::Null).await;
         app.patch(OWNER_TOKEN, "/api/v1/request-types/collect", json!({"items": [

@@ -8,16 +8,6 @@ use common::web::{documents_type, Browser};
 use common::*;
 use serde_json::{json, Value};
 
-/// The `.eml` files written so far, as text.
-fn mails(folder: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(folder)
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn wait_for_mail(folder: &std::path::Path, needle: &str) -> String {
     for _ in 0..200 {
         if let Some(m) = mails(folder).into_iter().find(|m| m.contains(needle)) {
@@ -32,16 +22,7 @@ backend_tests! {
     #[tokio::test(flavor = "multi_thread")]
     async fn public_comments_reach_the_recipient_and_the_recipient_answers_on_the_portal() {
         let folder = tempfile::tempdir().unwrap();
-        let app = spawn_app_with(docket_http::Settings {
-            mail: Some(docket_http::settings::MailSettings {
-                from: "desk@docket.example".into(),
-                smtp: None,
-                folder: folder.path().to_path_buf(),
-                retry_schedule_ms: vec![100],
-            }),
-            ..test_settings()
-        })
-        .await;
+        let app = spawn_app_mailing_to(folder.path()).await;
         documents_type(&app).await;
         let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Your tax forms",
             "data": { "contact": { "email": "ann@example.com", "name": "Ann" } } })).await;
@@ -120,16 +101,7 @@ backend_tests! {
     #[tokio::test(flavor = "multi_thread")]
     async fn emails_name_the_status_by_its_label_and_link_where_the_reader_can_act() {
         let folder = tempfile::tempdir().unwrap();
-        let app = spawn_app_with(docket_http::Settings {
-            mail: Some(docket_http::settings::MailSettings {
-                from: "desk@docket.example".into(),
-                smtp: None,
-                folder: folder.path().to_path_buf(),
-                retry_schedule_ms: vec![100],
-            }),
-            ..test_settings()
-        })
-        .await;
+        let app = spawn_app_mailing_to(folder.path()).await;
         documents_type(&app).await;
         let r = app.create_request(OWNER_TOKEN, json!({ "type": "documents", "title": "Lease",
             "assignee_id": app.owner_id })).await;
@@ -144,16 +116,7 @@ backend_tests! {
     #[tokio::test(flavor = "multi_thread")]
     async fn staff_remind_the_recipient_now_one_request_or_many() {
         let folder = tempfile::tempdir().unwrap();
-        let app = spawn_app_with(docket_http::Settings {
-            mail: Some(docket_http::settings::MailSettings {
-                from: "desk@docket.example".into(),
-                smtp: None,
-                folder: folder.path().to_path_buf(),
-                retry_schedule_ms: vec![100],
-            }),
-            ..test_settings()
-        })
-        .await;
+        let app = spawn_app_mailing_to(folder.path()).await;
         let general = app.get(OWNER_TOKEN, "/api/v1/request-types/general").await.ok();
         app.post(OWNER_TOKEN, "/api/v1/request-types", json!({"key": "kyc", "name": "KYC",
             "workflow": general.body["workflow"],

@@ -108,12 +108,7 @@ pub async fn comment(
             }),
         )
         .await?;
-    match applied {
-        docket_store::Applied::Changed { event, .. } => Ok(event),
-        docket_store::Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!(
-            "a comment plan changed nothing"
-        ))),
-    }
+    the_event(applied, "comment")
 }
 
 /// Reminds request `id`'s contact now ("nudge"); returns the `reminder.sent` event.
@@ -130,10 +125,15 @@ pub async fn nudge(state: &AppState, p: &Principal, id: RequestId) -> Result<Eve
             }),
         )
         .await?;
+    the_event(applied, "reminder")
+}
+
+/// The event a plan that always changes the request wrote (a comment, a reminder).
+fn the_event(applied: docket_store::Applied, what: &str) -> Result<Event, ApiError> {
     match applied {
         docket_store::Applied::Changed { event, .. } => Ok(event),
         docket_store::Applied::Unchanged(_) => Err(ApiError::Internal(anyhow::anyhow!(
-            "a reminder plan changed nothing"
+            "a {what} plan changed nothing"
         ))),
     }
 }

@@ -116,6 +116,32 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_settings()).await
 }
 
+/// The `.eml` files an app made by [`spawn_app_mailing_to`] wrote so far, as text.
+pub fn mails(folder: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An app that writes its emails as `.eml` files into `folder` (no SMTP server), with
+/// its scheduler ticking every 50 ms.
+pub async fn spawn_app_mailing_to(folder: &std::path::Path) -> TestApp {
+    spawn_app_with(Settings {
+        mail: Some(docket_http::settings::MailSettings {
+            from: "desk@docket.example".into(),
+            smtp: None,
+            folder: folder.to_path_buf(),
+            retry_schedule_ms: vec![100],
+        }),
+        scheduler_interval_ms: 50,
+        ..test_settings()
+    })
+    .await
+}
+
 /// A server with these settings over a fresh, bootstrapped database. The listener is
 /// bound before the server task starts, so the first call can be made at once.
 pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
