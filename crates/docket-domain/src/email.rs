@@ -476,6 +476,30 @@ pub fn failed_event(
     }
 }
 
+/// The threading headers of one email, so mail clients keep every message about a request
+/// in one conversation: its own `Message-ID` (stable across retries: made from the queued
+/// email's id) and, as `In-Reply-To` and `References`, the request's thread id. Both
+/// are `<...@domain>` with the domain of the sender's address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Threading {
+    pub message_id: String,
+    pub thread: String,
+}
+
+impl Threading {
+    pub fn new(email_id: &str, request: crate::ids::RequestId, from: &str) -> Self {
+        let domain = from
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim_end_matches('>').trim())
+            .filter(|d| !d.is_empty())
+            .unwrap_or("docket.localhost");
+        Threading {
+            message_id: format!("<{email_id}@{domain}>"),
+            thread: format!("<request-{request}@{domain}>"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

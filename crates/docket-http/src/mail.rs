@@ -3,6 +3,7 @@
 
 use crate::settings::{MailSettings, SmtpTls};
 use async_trait::async_trait;
+use docket_domain::email::Threading;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -21,7 +22,13 @@ pub struct MailError {
 /// Where messages go. Two implementations: SMTP and a folder.
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError>;
+    async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        threading: &Threading,
+    ) -> Result<(), MailError>;
 }
 
 /// The mailer the settings describe.
@@ -54,7 +61,13 @@ pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Box<dyn Mailer>>
     })
 }
 
-fn message(from: &str, to: &str, subject: &str, body: &str) -> Result<Message, MailError> {
+fn message(
+    from: &str,
+    to: &str,
+    subject: &str,
+    body: &str,
+    threading: &Threading,
+) -> Result<Message, MailError> {
     let permanent = |message: String| MailError {
         permanent: true,
         message,
@@ -68,6 +81,9 @@ fn message(from: &str, to: &str, subject: &str, body: &str) -> Result<Message, M
             .parse()
             .map_err(|e| permanent(format!("bad address {to}: {e}")))?)
         .subject(subject)
+        .message_id(Some(threading.message_id.clone()))
+        .in_reply_to(threading.thread.clone())
+        .references(threading.thread.clone())
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_owned())
         .map_err(|e| permanent(format!("cannot build the message: {e}")))
@@ -80,8 +96,14 @@ pub struct SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
-        let m = message(&self.from, to, subject, body)?;
+    async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        threading: &Threading,
+    ) -> Result<(), MailError> {
+        let m = message(&self.from, to, subject, body, threading)?;
         self.transport
             .send(m)
             .await
@@ -100,8 +122,14 @@ pub struct FolderMailer {
 
 #[async_trait]
 impl Mailer for FolderMailer {
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
-        let m = message(&self.from, to, subject, body)?;
+    async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        threading: &Threading,
+    ) -> Result<(), MailError> {
+        let m = message(&self.from, to, subject, body, threading)?;
         let transient = |e: std::io::Error| MailError {
             permanent: false,
             message: format!("cannot write to {}: {e}", self.folder.display()),

@@ -67,6 +67,21 @@ backend_tests! {
         assert!(told.contains("Ann wrote"), "{told}");
         // A member's email links the request's page on the desk.
         assert!(told.contains(&format!("/desk/requests/{}", r["number"])), "{told}");
+
+        // Each message has its own Message-ID and threads under the request, as mail
+        // clients read them.
+        let header = |raw: &str, name: &str| -> String {
+            let parsed = mailparse::parse_mail(raw.as_bytes()).expect("a well-formed message");
+            use mailparse::MailHeaderMap;
+            parsed.headers.get_first_value(name).unwrap_or_else(|| panic!("no {name} in {raw}"))
+        };
+        let (a, b) = (header(&mail, "Message-ID"), header(&told, "Message-ID"));
+        assert!(a.starts_with('<') && a.ends_with("@docket.example>") && a != b, "{a} {b}");
+        let thread = format!("<request-{id}@docket.example>");
+        for m in [&mail, &told] {
+            assert_eq!(header(m, "In-Reply-To"), thread);
+            assert_eq!(header(m, "References"), thread);
+        }
     }
 }
 

@@ -207,7 +207,11 @@ async fn send_due(
         attempts,
     } in due
     {
-        let outcome = match mailer.send(&email.to, &email.subject, &email.body).await {
+        let threading = docket_domain::email::Threading::new(&id, email.request_id, &settings.from);
+        let outcome = match mailer
+            .send(&email.to, &email.subject, &email.body, &threading)
+            .await
+        {
             Ok(()) => EmailOutcome::Sent,
             Err(e) if e.permanent => EmailOutcome::Failed { error: e.message },
             Err(e) => match settings.retry_schedule_ms.get(attempts as usize) {
